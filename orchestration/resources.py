@@ -18,31 +18,39 @@ from orchestration import settings, warehouse
 class WarehouseResource(ConfigurableResource):
     """The DuckDB warehouse file. Connections are opened per unit of work and always closed."""
 
-    path: str
+    path: str | None = None  # None: WAREHOUSE_PATH, read when first used
+
+    @property
+    def file(self) -> Path:
+        return Path(self.path) if self.path else settings.warehouse_path()
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        with warehouse.connect(self.path, read_only=read_only) as con:
+        with warehouse.connect(self.file, read_only=read_only) as con:
             yield con
 
 
 class LandingResource(ConfigurableResource):
     """The landing folder users drop raw files into, one sub-folder per raw table."""
 
-    path: str
+    path: str | None = None  # None: LANDING_DIR, read when first used
 
     @property
     def root(self) -> Path:
-        return Path(self.path)
+        return Path(self.path) if self.path else settings.landing_dir()
 
 
 class ModelStoreResource(ConfigurableResource):
     """Stores fitted model artifacts by version hash; nothing is committed to the repo."""
 
-    path: str
+    path: str | None = None  # None: ARTIFACTS_DIR/models, read when first used
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path) if self.path else settings.artifacts_dir() / "models"
 
     def _file(self, name: str, version: str) -> Path:
-        return Path(self.path) / name / f"{version}.pkl"
+        return self.root / name / f"{version}.pkl"
 
     def save(self, name: str, version: str, artifact: Any) -> Path:
         target = self._file(name, version)
@@ -50,13 +58,13 @@ class ModelStoreResource(ConfigurableResource):
         tmp = target.with_suffix(".tmp")
         tmp.write_bytes(pickle.dumps(artifact))
         tmp.replace(target)  # atomic: a killed run never leaves a half-written artifact
-        (Path(self.path) / name / "LATEST").write_text(version)
+        (self.root / name / "LATEST").write_text(version)
         return target
 
     def load(self, name: str, version: str | None = None) -> Any | None:
         """The artifact of that version, or the latest one; None when nothing is stored yet."""
         if version is None:
-            latest = Path(self.path) / name / "LATEST"
+            latest = self.root / name / "LATEST"
             if not latest.exists():
                 return None
             version = latest.read_text().strip()
@@ -73,9 +81,9 @@ def version_hash(*parts: Any) -> str:
 
 
 def default_resources() -> dict[str, ConfigurableResource]:
-    """Resources from the environment; called when Definitions are built, never at import."""
+    """Resources whose paths come from the environment when first used."""
     return {
-        "warehouse": WarehouseResource(path=str(settings.warehouse_path())),
-        "landing": LandingResource(path=str(settings.landing_dir())),
-        "model_store": ModelStoreResource(path=str(settings.artifacts_dir() / "models")),
+        "warehouse": WarehouseResource(),
+        "landing": LandingResource(),
+        "model_store": ModelStoreResource(),
     }
