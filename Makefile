@@ -1,0 +1,62 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+export WAREHOUSE_PATH ?= $(CURDIR)/data/warehouse.duckdb
+export LANDING_DIR ?= $(CURDIR)/data/landing
+export ARTIFACTS_DIR ?= $(CURDIR)/data/artifacts
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+ACCOUNTS ?= 5000
+SEED ?= 42
+
+.PHONY: install manifest sample-data run demo demo-retail test ui docs bench lint clean
+
+install: $(VENV)/.installed
+
+# (Re)create the virtualenv whenever the pinned dependencies change.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+# dagster-dbt reads the dbt manifest when the code location loads.
+manifest: install
+	cd dbt_project && $(CURDIR)/$(BIN)/dbt parse --quiet --profiles-dir .
+
+sample-data: install
+	$(PY) -m orchestration.sample_data --accounts $(ACCOUNTS) --seed $(SEED) --out $(LANDING_DIR)
+
+# Materialize every asset over whatever LANDING_DIR holds (your own files or the sample data).
+run: manifest
+	$(PY) -m orchestration.run
+
+demo: sample-data run
+
+demo-retail: manifest
+	$(PY) -m orchestration.retail_adapter --out $(CURDIR)/data/retail_landing
+	LANDING_DIR=$(CURDIR)/data/retail_landing WAREHOUSE_PATH=$(CURDIR)/data/retail.duckdb \
+	  ARTIFACTS_DIR=$(CURDIR)/data/retail_artifacts $(PY) -m orchestration.run
+
+test: manifest
+	bash scripts/system_deps.sh
+	$(BIN)/pytest -q
+
+ui: manifest
+	$(BIN)/dagster dev -w workspace.yaml
+
+docs: manifest
+	$(PY) -m orchestration.catalog_docs
+
+bench: manifest
+	$(PY) -m orchestration.bench
+
+lint: install
+	$(BIN)/ruff check orchestration ml_assets tests
+	$(BIN)/sqlfluff lint dbt_project/models
+
+clean:
+	rm -rf data .dagster_home/storage .dagster_home/history .dagster_home/schedules dbt_project/target
