@@ -5,7 +5,6 @@ layer (staging, intermediate, marts) runs before segmentation, the reporting lay
 segments back through a dbt source mapped to the segmentation asset.
 """
 
-from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
