@@ -1,0 +1,299 @@
+"""The governed feature matrix: which attributes may be clustered on, and how they are transformed.
+
+Attributes are chosen from the dbt catalog meta only (never from a list kept here): an attribute
+is a feature when its segmentation policy is `allowed`, its data type is numeric, boolean or
+categorical, its measured quality passes the threshold, it varies, and governance has not blocked
+it. Every attribute that is not used is recorded with the reason, so the choice can be audited.
+
+Business data is skewed (a few customers hold most of the revenue and events), so heavy-tailed
+non-negative amounts and counts get log1p, every numeric column is robust-scaled (median / IQR)
+and clipped, missing values are imputed with the median plus a missing indicator when enough
+values are missing, and categoricals are one-hot encoded over their frequent levels with a
+reduced weight so a single firmographic cannot dominate the distances.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+FEATURE_DATA_TYPES = ("numeric", "boolean", "categorical")
+# Units that are already bounded scales: never log-transformed even when skewed.
+BOUNDED_UNITS = ("ratio", "score", "flag", "share", "percent")
+OTHER_LEVEL = "__other__"
+MISSING_LEVEL = "__missing__"
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Knobs of the feature matrix; defaults suit customer attribute tables."""
+
+    quality_threshold: float = 0.5  # attributes whose quality_score is below are dropped
+    skew_threshold: float = 1.0  # sample skewness above which non-negative values get log1p
+    missing_indicator_share: float = 0.05  # add a missing indicator when this share is missing
+    max_missing_share: float = 0.95  # attributes missing for more customers carry no signal
+    max_categories: int = 8  # one-hot levels kept per categorical (the rest grouped as other)
+    min_category_share: float = 0.02  # levels rarer than this are grouped as other
+    categorical_weight: float = 0.5  # weight of one-hot and indicator columns vs numeric ones
+    clip: float = 5.0  # robust-scaled values are clipped to [-clip, clip]
+
+
+@dataclass
+class ColumnSpec:
+    """How one chosen attribute becomes one or more columns of the matrix."""
+
+    attribute: str
+    kind: str  # numeric | boolean | categorical
+    log: bool = False
+    median: float = 0.0  # imputation value, on the (log-)transformed scale
+    center: float = 0.0
+    scale: float = 1.0
+    missing_indicator: bool = False
+    levels: list[str] = field(default_factory=list)  # categorical levels kept (plus other)
+
+    @property
+    def transform(self) -> str:
+        """A short human-readable description of the transform, for metadata."""
+        if self.kind == "categorical":
+            return f"one-hot ({len(self.levels)} levels + other)"
+        if self.kind == "boolean":
+            return "0/1, weighted" + (", missing indicator" if self.missing_indicator else "")
+        steps = ["log1p"] if self.log else []
+        steps += ["median impute", "robust scale"]
+        if self.missing_indicator:
+            steps.append("missing indicator")
+        return ", ".join(steps)
+
+    def column_names(self) -> list[str]:
+        if self.kind == "categorical":
+            return [f"{self.attribute}={level}" for level in [*self.levels, OTHER_LEVEL]]
+        names = [self.attribute]
+        if self.missing_indicator:
+            names.append(f"{self.attribute}__missing")
+        return names
+
+
+@dataclass
+class FeatureTransformer:
+    """The fitted transform; applies the same columns and statistics to new customers."""
+
+    specs: list[ColumnSpec]
+    config: FeatureConfig
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [name for spec in self.specs for name in spec.column_names()]
+
+    @property
+    def attributes(self) -> list[str]:
+        return [spec.attribute for spec in self.specs]
+
+    def transform(self, attributes: pd.DataFrame) -> np.ndarray:
+        """Matrix of shape (rows, features); attributes missing from the frame count as missing."""
+        blocks = [
+            self._column(spec, _column_or_missing(attributes, spec.attribute))
+            for spec in self.specs
+        ]
+        if not blocks:
+            return np.zeros((len(attributes), 0))
+        return np.hstack(blocks)
+
+    def _column(self, spec: ColumnSpec, values: pd.Series) -> np.ndarray:
+        weight = self.config.categorical_weight
+        if spec.kind == "categorical":
+            text = _as_levels(values)
+            known = text.where(text.isin(spec.levels), OTHER_LEVEL)
+            return np.column_stack(
+                [
+                    (known == level).to_numpy(dtype=float) * weight
+                    for level in [*spec.levels, OTHER_LEVEL]
+                ]
+            )
+        numeric = _as_numeric(values, spec.log)
+        missing = numeric.isna().to_numpy()
+        filled = numeric.fillna(spec.median).to_numpy(dtype=float)
+        scaled = np.clip((filled - spec.center) / spec.scale, -self.config.clip, self.config.clip)
+        if spec.missing_indicator:
+            return np.column_stack([scaled, missing.astype(float) * weight])
+        return scaled.reshape(-1, 1)
+
+
+@dataclass
+class FeatureMatrix:
+    """The matrix handed to model selection, with the audit trail of the attribute choice."""
+
+    X: np.ndarray
+    customer_keys: np.ndarray
+    feature_names: list[str]
+    chosen: list[dict]  # {attribute, transform}
+    dropped: list[dict]  # {attribute, reason}
+    transformer: FeatureTransformer
+
+
+def _column_or_missing(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series(np.nan, index=frame.index, dtype=float)
+
+
+def _as_numeric(values: pd.Series, log: bool) -> pd.Series:
+    numeric = pd.to_numeric(values, errors="coerce").astype(float)
+    if log:
+        numeric = np.log1p(numeric.clip(lower=0))
+    return numeric
+
+
+def _as_levels(values: pd.Series) -> pd.Series:
+    return values.astype("object").where(values.notna(), MISSING_LEVEL).astype(str)
+
+
+def _robust_center_scale(values: np.ndarray) -> tuple[float, float]:
+    """Median and IQR-based scale (IQR / 1.349 matches the std of a normal), std as fallback."""
+    center = float(np.median(values))
+    q75, q25 = np.percentile(values, [75, 25])
+    scale = float(q75 - q25) / 1.349
+    if scale <= 1e-12:
+        scale = float(np.std(values))
+    return center, (scale if scale > 1e-12 else 1.0)
+
+
+def _fit_numeric(
+    name: str, kind: str, unit: str | None, values: pd.Series, config: FeatureConfig
+) -> ColumnSpec | str:
+    """The column spec for a numeric/boolean attribute, or the reason it cannot be used."""
+    raw = _as_numeric(values, log=False)
+    present = raw.dropna()
+    missing_share = 1.0 - len(present) / max(len(raw), 1)
+    if present.empty or present.nunique() < 2:
+        return "no variance (constant or absent source)"
+    if missing_share > config.max_missing_share:
+        return f"missing for {missing_share:.0%} of customers (> {config.max_missing_share:.0%})"
+    log = bool(
+        kind == "numeric"
+        and (unit or "").lower() not in BOUNDED_UNITS
+        and present.min() >= 0
+        and present.skew() > config.skew_threshold
+    )
+    transformed = np.log1p(present.to_numpy(dtype=float)) if log else present.to_numpy(dtype=float)
+    median = float(np.median(transformed))
+    if kind == "boolean":
+        # 0/1 weighted like a one-hot column: scaling a rare flag by its small spread would
+        # blow it up into a dimension of its own.
+        center, scale = 0.0, 1.0 / config.categorical_weight
+    else:
+        center, scale = _robust_center_scale(transformed)
+    return ColumnSpec(
+        attribute=name,
+        kind=kind,
+        log=log,
+        median=median,
+        center=center,
+        scale=scale,
+        missing_indicator=missing_share >= config.missing_indicator_share,
+    )
+
+
+def _fit_categorical(name: str, values: pd.Series, config: FeatureConfig) -> ColumnSpec | str:
+    shares = _as_levels(values).value_counts(normalize=True)
+    if len(shares) < 2:
+        return "no variance (constant or absent source)"
+    frequent = shares[shares >= config.min_category_share].head(config.max_categories)
+    levels = sorted(str(level) for level in frequent.index)
+    return ColumnSpec(attribute=name, kind="categorical", levels=levels)
+
+
+def _catalog_reason(row: pd.Series) -> str | None:
+    """Why the catalog meta rules the attribute out, or None when it may be used."""
+    policy = (row.get("segmentation_policy") or "").lower()
+    data_type = (row.get("data_type") or "").lower()
+    if data_type == "identifier":
+        return "identifier"
+    if policy != "allowed":
+        return f"segmentation policy {policy or 'missing'}"
+    if data_type not in FEATURE_DATA_TYPES:
+        return f"data type {data_type or 'missing'} is not a feature type"
+    return None
+
+
+def build_feature_matrix(
+    attributes: pd.DataFrame,
+    catalog: pd.DataFrame,
+    quality: pd.DataFrame | None,
+    config: FeatureConfig,
+    excluded: dict[str, str] | None = None,
+    row_mask: pd.Series | None = None,
+) -> FeatureMatrix:
+    """Choose features from the catalog, fit their transforms and build the matrix.
+
+    `excluded` maps attribute names blocked by governance to the reason; `row_mask` (aligned with
+    `attributes`) keeps only the customers that may be clustered, e.g. those with analytics consent.
+    """
+    excluded = excluded or {}
+    rows = attributes
+    if row_mask is not None:
+        rows = attributes.loc[row_mask.reindex(attributes.index).fillna(False).astype(bool)]
+    scores = {}
+    if quality is not None and not quality.empty:
+        scores = dict(zip(quality["attribute_name"], quality["quality_score"], strict=False))
+
+    specs: list[ColumnSpec] = []
+    dropped: list[dict] = []
+    documented = set(catalog["attribute_name"])
+    for column in attributes.columns:
+        if column not in documented:
+            dropped.append(
+                {"attribute": column, "reason": "not documented in the attribute catalog"}
+            )
+
+    for _, meta in catalog.iterrows():
+        name = meta["attribute_name"]
+        reason = _catalog_reason(meta)
+        if reason is None and name in excluded:
+            reason = f"excluded by governance: {excluded[name]}"
+        if reason is None and name not in attributes.columns:
+            reason = "not present in customer_attributes"
+        score = scores.get(name)
+        if (
+            reason is None
+            and score is not None
+            and pd.notna(score)
+            and score < config.quality_threshold
+        ):
+            reason = f"quality score {score:.2f} below threshold {config.quality_threshold:.2f}"
+        if reason is None:
+            kind = meta["data_type"].lower()
+            spec = (
+                _fit_categorical(name, rows[name], config)
+                if kind == "categorical"
+                else _fit_numeric(name, kind, meta.get("unit"), rows[name], config)
+            )
+            if isinstance(spec, str):
+                reason = spec
+            else:
+                specs.append(spec)
+                continue
+        dropped.append({"attribute": name, "reason": reason})
+
+    transformer = FeatureTransformer(specs=specs, config=config)
+    X = transformer.transform(rows)
+    keys = (
+        rows["customer_key"].to_numpy() if "customer_key" in rows.columns else rows.index.to_numpy()
+    )
+    return FeatureMatrix(
+        X=X,
+        customer_keys=keys,
+        feature_names=transformer.feature_names,
+        chosen=[{"attribute": spec.attribute, "transform": spec.transform} for spec in specs],
+        dropped=dropped,
+        transformer=transformer,
+    )
+
+
+def frame_fingerprint(frame: pd.DataFrame) -> str:
+    """A content hash of a table (values and column names), for model version hashes."""
+    digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]

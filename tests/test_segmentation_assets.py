@@ -1,0 +1,151 @@
+"""The segmentation assets materialized on a small DuckDB warehouse with synthetic marts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from dagster import RunConfig, materialize
+from sklearn.metrics import adjusted_rand_score
+
+from ml_assets.assets import SegmentationConfig, segmentation_assets
+from ml_assets.catalog import CATALOG_FIELDS
+from ml_assets.selection import synthetic_customers
+from orchestration.resources import ModelStoreResource, WarehouseResource
+from orchestration.warehouse import connect, read_table, replace_table
+
+NUMERIC_ATTRIBUTES = [
+    "current_mrr",
+    "mrr_growth_90d",
+    "events_90d",
+    "active_days_30d",
+    "days_since_last_activity",
+    "tickets_90d",
+    "nps_latest",
+    "tenure_days",
+]
+
+
+def _write_manifest(catalog: pd.DataFrame, path: Path) -> Path:
+    """A minimal dbt manifest with the catalog meta under each column's config.meta."""
+    columns = {
+        row["attribute_name"]: {
+            "name": row["attribute_name"],
+            "description": row["description"],
+            "config": {"meta": {field: row[field] for field in CATALOG_FIELDS}},
+        }
+        for row in catalog.to_dict("records")
+    }
+    node = {"resource_type": "model", "name": "customer_attributes", "columns": columns}
+    path.write_text(
+        json.dumps({"nodes": {"model.segmentation.customer_attributes": node}}, default=bool)
+    )
+    return path
+
+
+@pytest.fixture()
+def warehouse(tmp_path):
+    data = synthetic_customers(600, seed=11)
+    path = tmp_path / "warehouse.duckdb"
+    with connect(path) as con:
+        replace_table(con, "marts", "customer_attributes", data["attributes"])
+        replace_table(con, "marts", "attribute_quality", data["quality"])
+        replace_table(con, "marts", "customer_outcomes", data["outcomes"])
+    return path, _write_manifest(data["catalog"], tmp_path / "manifest.json"), data
+
+
+def _run(path: Path, manifest: Path, store: Path, **config):
+    run_config = SegmentationConfig(
+        manifest_path=str(manifest),
+        bootstrap_rounds=3,
+        k_max=6,
+        bootstrap_sample_size=400,
+        **{"candidates": ["kmeans"], **config},
+    )
+    return materialize(
+        segmentation_assets,
+        resources={
+            "warehouse": WarehouseResource(path=str(path)),
+            "model_store": ModelStoreResource(path=str(store)),
+        },
+        run_config=RunConfig({"segmentation__segment_model": run_config}),
+        raise_on_error=False,
+    )
+
+
+def test_materialize_writes_segments_profiles_and_metadata(warehouse, tmp_path):
+    path, manifest, data = warehouse
+    result = _run(path, manifest, tmp_path / "models")
+    assert result.success
+
+    with connect(path, read_only=True) as con:
+        segments = read_table(con, "segmentation", "customer_segments")
+        profiles = read_table(con, "segmentation", "segment_profiles")
+        features = read_table(con, "segmentation", "feature_matrix_columns")
+        selection = read_table(con, "segmentation", "model_selection")
+    assert len(segments) == 600 and segments["customer_key"].is_unique
+    assert list(segments.columns) == [
+        "customer_key",
+        "segment_id",
+        "segment_name",
+        "confidence",
+        "margin",
+        "model_version",
+        "assigned_at",
+    ]
+    truth = data["truth"].set_axis(data["attributes"]["customer_key"])
+    assert adjusted_rand_score(truth[segments["customer_key"]], segments["segment_id"]) >= 0.9
+    assert segments["model_version"].nunique() == 1
+    assert len(profiles) == 5 and profiles["size"].sum() == 600
+    assert {"churn_rate", "expansion_rate", "avg_revenue_after", "playbook_action"} <= set(
+        profiles.columns
+    )
+    assert set(features.loc[~features["used"], "attribute"]) >= {"birth_year", "owner_gender"}
+    assert selection["chosen"].sum() == 1
+
+    metadata = result.asset_materializations_for_node("segmentation__segment_model")[0].metadata
+    assert metadata["k"].value == 5
+    assert metadata["dagster/row_count"].value == 600
+    assert metadata["holdout_accuracy"].value >= 0.95
+    assert "| algorithm | k |" in metadata["selection"].value
+    assert "segmentation policy prohibited" in metadata["features"].value
+    for image in ("segment_sizes", "projection", "lift_heatmap"):
+        assert (
+            metadata[image].value.startswith("![")
+            and "data:image/png;base64," in metadata[image].value
+        )
+    profile_md = result.asset_materializations_for_node("segmentation__segment_profiles")[
+        0
+    ].metadata
+    assert "data:image/png;base64," in profile_md["lift_heatmap"].value
+    assert profile_md["dagster/row_count"].value == 5
+
+    # Retrain with another seed: same segments, same ids, model version changes with the config.
+    again = _run(path, manifest, tmp_path / "models", seed=7)
+    assert again.success
+    with connect(path, read_only=True) as con:
+        retrained = read_table(con, "segmentation", "customer_segments")
+    merged = segments.merge(retrained, on="customer_key")
+    assert (merged["segment_id_x"] == merged["segment_id_y"]).all()
+    assert (merged["model_version_x"] != merged["model_version_y"]).all()
+
+
+def test_structureless_data_is_refused_clearly(warehouse, tmp_path):
+    path, manifest, data = warehouse
+    rng = np.random.default_rng(0)
+    noise = data["attributes"].copy()
+    for column in NUMERIC_ATTRIBUTES:
+        noise[column] = rng.uniform(size=len(noise))  # uniform: no segments to find
+    with connect(path) as con:
+        replace_table(con, "marts", "customer_attributes", noise)
+    result = _run(path, manifest, tmp_path / "models", candidates=["kmeans"])
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "no cluster structure:" in failure.step_failure_data.user_failure_data.description
+    with connect(path, read_only=True) as con:
+        assert not con.execute(
+            "select count(*) from information_schema.tables where table_name = 'customer_segments'"
+        ).fetchone()[0]
