@@ -7,7 +7,6 @@ segment_profiles   size, traits, outcomes and playbook per segment (segmentation
 """
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 from dagster import (
@@ -23,8 +22,9 @@ from pydantic import Field
 
 from ml_assets import plots
 from ml_assets.assignment import SegmentModel, train_segment_model
-from ml_assets.catalog import load_attribute_catalog
+from ml_assets.catalog import default_manifest_path, load_attribute_catalog
 from ml_assets.features import FeatureConfig, frame_fingerprint
+from ml_assets.governance import analytics_consent_mask, governance_exclusions
 from ml_assets.naming import load_name_overrides, load_playbooks, playbook_actions
 from ml_assets.profiling import build_profiles
 from ml_assets.selection import NoClusterStructure, SelectionConfig
@@ -37,14 +37,17 @@ GROUP = "segmentation"
 KINDS = {"python", "scikit-learn"}
 MODEL_NAME = "segment_model"
 SCHEMA = "segmentation"
-ATTRIBUTES = AssetKey(["customer_attributes"])
-QUALITY = AssetKey(["attribute_quality"])
-OUTCOMES = AssetKey(["customer_outcomes"])
+ATTRIBUTES = AssetKey(["marts", "customer_attributes"])
+QUALITY = AssetKey(["marts", "attribute_quality"])
+OUTCOMES = AssetKey(["marts", "customer_outcomes"])
+DIM_CUSTOMERS = AssetKey(["marts", "dim_customers"])
+CUSTOM_ATTRIBUTES = AssetKey(["marts", "customer_custom_attributes"])
 
 
-def attribute_manifest_path() -> Path:
-    """The dbt manifest the attribute catalog is read from (prepared by `dbt parse`)."""
-    return settings.DBT_PROJECT_DIR / "target" / "manifest.json"
+def _consented(warehouse: WarehouseResource, attributes: pd.DataFrame) -> pd.Series:
+    """Row mask: customers whose latest analytics consent is granted (governance policy)."""
+    (dim_customers,) = _read_marts(warehouse, "dim_customers")
+    return analytics_consent_mask(dim_customers, attributes["customer_key"])
 
 
 class SegmentationConfig(Config):
@@ -103,6 +106,10 @@ class SegmentationConfig(Config):
         default="",
         description="dbt manifest with the attribute catalog; empty: dbt_project/target.",
     )
+    governance_policy_path: str = Field(
+        default="",
+        description="Governance policy YAML; empty: config/governance_policy.yaml.",
+    )
 
     def feature_config(self) -> FeatureConfig:
         return FeatureConfig(quality_threshold=self.quality_threshold)
@@ -159,7 +166,7 @@ def _feature_table(model: SegmentModel) -> pd.DataFrame:
     group_name=GROUP,
     kinds=KINDS,
     pool="duckdb",
-    deps=[ATTRIBUTES, QUALITY],
+    deps=[ATTRIBUTES, QUALITY, DIM_CUSTOMERS, CUSTOM_ATTRIBUTES],
     automation_condition=refresh_on_new_upstream_data(),
     description="Segment model: governed features, automatic model selection, stable ids, names.",
 )
@@ -174,8 +181,20 @@ def segment_model(
         raise Failure(
             description="marts.customer_attributes is empty or missing: nothing to segment"
         )
-    catalog = load_attribute_catalog(config.manifest_path or attribute_manifest_path())
-    excluded = {name: "excluded in the segmentation config" for name in config.excluded_attributes}
+    manifest = config.manifest_path or default_manifest_path()
+    catalog = load_attribute_catalog(manifest)
+    # Governance is enforced here, not only reported: prohibited, protected, proxy and
+    # unclassified attributes never reach the model, nor do customers without analytics consent.
+    with warehouse.connect(read_only=True) as con:
+        governed = governance_exclusions(con, manifest, config.governance_policy_path or None)
+    excluded = {
+        **governed.excluded,
+        **{name: "excluded in the segmentation config" for name in config.excluded_attributes},
+    }
+    consented = _consented(warehouse, attributes)
+    context.log.info(
+        f"{int(consented.sum())} of {len(consented)} customers have analytics consent and are clustered"
+    )
     try:
         model = train_segment_model(
             attributes,
@@ -186,6 +205,7 @@ def segment_model(
             previous=model_store.load(MODEL_NAME),
             name_overrides=load_name_overrides(settings.CONFIG_DIR / "segment_names.yaml"),
             excluded=excluded,
+            row_mask=consented,
         )
     except NoClusterStructure as refusal:
         _write(warehouse, {"model_selection": refusal.table.assign(model_version="refused")})
@@ -267,6 +287,8 @@ def customer_segments(
 ) -> MaterializeResult:
     model = _load_model(model_store)
     (attributes,) = _read_marts(warehouse, "customer_attributes")
+    # Behaviour of customers without analytics consent is never scored: they get no segment.
+    attributes = attributes[_consented(warehouse, attributes)]
     assigned = model.assign(attributes).assign(assigned_at=datetime.now(UTC).replace(tzinfo=None))
     _write(warehouse, {"customer_segments": assigned})
     sizes = (

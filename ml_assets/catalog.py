@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from orchestration import settings
+
 ATTRIBUTES_MODEL = "customer_attributes"
 CATALOG_FIELDS = [
     "unit",
@@ -21,6 +23,11 @@ CATALOG_FIELDS = [
     "data_type",
     "behavioural",
 ]
+
+
+def default_manifest_path() -> Path:
+    """The manifest `make manifest` (dbt parse) or a dbt build writes into the project's target/."""
+    return settings.DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
 def load_attribute_catalog(manifest_path: Path | str, model_name: str = ATTRIBUTES_MODEL) -> pd.DataFrame:

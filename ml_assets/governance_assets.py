@@ -4,7 +4,6 @@ the rule-based audiences. The logic lives in ml_assets.governance and ml_assets.
 
 # No `from __future__ import annotations`: Dagster reads the Config class from the runtime
 # annotation of the asset function.
-from pathlib import Path
 
 import pandas as pd
 from dagster import (
@@ -22,22 +21,16 @@ from dagster import (
 from pydantic import Field
 
 from ml_assets import governance, rules
-from ml_assets.catalog import load_attribute_catalog
-from orchestration import settings
+from ml_assets.catalog import default_manifest_path, load_attribute_catalog
 from orchestration.resources import WarehouseResource
 from orchestration.warehouse import read_table, replace_table
 
-CUSTOMER_ATTRIBUTES = AssetKey(["customer_attributes"])
-CUSTOM_ATTRIBUTES = AssetKey(["customer_custom_attributes"])
-DIM_CUSTOMERS = AssetKey(["dim_customers"])
+CUSTOMER_ATTRIBUTES = AssetKey(["marts", "customer_attributes"])
+CUSTOM_ATTRIBUTES = AssetKey(["marts", "customer_custom_attributes"])
+DIM_CUSTOMERS = AssetKey(["marts", "dim_customers"])
 CUSTOMER_SEGMENTS = AssetKey(["segmentation", "customer_segments"])
 SEGMENT_COMPOSITION = AssetKey(["governance", "segment_composition"])
 RULE_SEGMENTS = AssetKey(["audiences", "rule_segments"])
-
-
-def manifest_path() -> Path:
-    """The dbt manifest whose catalog meta the policy mirrors (read when the check runs)."""
-    return settings.DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
 def _md(frame: pd.DataFrame, limit: int = 50) -> MetadataValue:
@@ -62,7 +55,7 @@ def _md(frame: pd.DataFrame, limit: int = 50) -> MetadataValue:
 def governance_policy(warehouse: WarehouseResource) -> AssetCheckResult:
     try:
         policy = governance.load_policy()
-        catalog = load_attribute_catalog(manifest_path())
+        catalog = load_attribute_catalog(default_manifest_path())
     except (governance.PolicyError, FileNotFoundError, ValueError) as exc:
         return AssetCheckResult(passed=False, metadata={"error": MetadataValue.text(str(exc))})
     with warehouse.connect(read_only=True) as con:
@@ -164,7 +157,7 @@ def rule_segments(
     context: AssetExecutionContext, config: RuleSegmentsConfig, warehouse: WarehouseResource
 ) -> MaterializeResult:
     policy = governance.load_policy()
-    catalog = load_attribute_catalog(manifest_path())
+    catalog = load_attribute_catalog(default_manifest_path())
     rule_set = rules.load_rules()
     with warehouse.connect(read_only=config.preview) as con:
         try:

@@ -16,7 +16,7 @@ from orchestration.resources import WarehouseResource
 UPSTREAM = [
     dg.AssetKey(["segmentation", "customer_segments"]),
     dg.AssetKey(["segmentation", "segment_profiles"]),
-    dg.AssetKey(["dim_customers"]),
+    dg.AssetKey(["marts", "dim_customers"]),
 ]
 
 

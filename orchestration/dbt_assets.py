@@ -7,6 +7,7 @@ segments back through a dbt source mapped to the segmentation asset.
 
 
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -138,4 +139,5 @@ def dbt_reporting_assets(context: AssetExecutionContext, dbt: DbtCliResource, wa
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project)
+    # The dbt installed beside this interpreter, whether or not the venv is on PATH.
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt"))

@@ -15,7 +15,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from ml_assets import plots
-from ml_assets.catalog import load_attribute_catalog
+from ml_assets.catalog import default_manifest_path, load_attribute_catalog
 from ml_assets.profiling import attribute_stats
 from orchestration import settings
 from orchestration.resources import WarehouseResource
@@ -129,14 +129,12 @@ def report_path() -> Path:
     deps=[
         AssetKey(["segmentation", "segment_profiles"]),
         AssetKey(["monitoring", "segment_migration"]),
-        AssetKey(["segment_performance"]),
+        AssetKey(["reporting", "segment_performance"]),
     ],
     description="Self-contained HTML report of the run: sizes, profiles, names, playbooks, "
     "outcome differences, stability and migration.",
 )
 def segment_report(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    from orchestration.dbt_assets import manifest_path
-
     with warehouse.connect(read_only=True) as con:
         profiles = read_table(con, "segmentation", "segment_profiles")
         segments = read_table(con, "segmentation", "customer_segments")
@@ -146,7 +144,7 @@ def segment_report(context: AssetExecutionContext, warehouse: WarehouseResource)
     lift_png = None
     if not segments.empty:
         rows = attributes.merge(segments[["customer_key", "segment_id"]], on="customer_key")
-        stats = attribute_stats(rows, rows["segment_id"], load_attribute_catalog(manifest_path()))
+        stats = attribute_stats(rows, rows["segment_id"], load_attribute_catalog(default_manifest_path()))
         if not stats.empty:
             labels = dict(zip(profiles["segment_id"], profiles["segment_name"], strict=True))
             lift_png = plots.lift_heatmap(stats, labels)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from dagster import RunConfig, materialize
 from sklearn.metrics import adjusted_rand_score
 
@@ -46,6 +47,26 @@ def _write_manifest(catalog: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def _write_policy(catalog: pd.DataFrame, path: Path) -> Path:
+    """A governance policy that mirrors the synthetic catalog (the check requires agreement)."""
+    policy = {
+        "version": 1,
+        "attributes": dict(zip(catalog["attribute_name"], catalog["segmentation_policy"], strict=True)),
+        "protected_attributes": ["gender", "ethnicity"],
+    }
+    path.write_text(yaml.safe_dump(policy))
+    return path
+
+
+def _dim_customers(keys: pd.Series, unconsented: int = 0) -> pd.DataFrame:
+    """Consent flags for every customer; the first `unconsented` have no analytics consent."""
+    consent = np.ones(len(keys), dtype=bool)
+    consent[:unconsented] = False
+    return pd.DataFrame(
+        {"customer_key": keys, "has_analytics_consent": consent, "has_marketing_consent": consent}
+    )
+
+
 @pytest.fixture()
 def warehouse(tmp_path):
     data = synthetic_customers(600, seed=11)
@@ -54,12 +75,15 @@ def warehouse(tmp_path):
         replace_table(con, "marts", "customer_attributes", data["attributes"])
         replace_table(con, "marts", "attribute_quality", data["quality"])
         replace_table(con, "marts", "customer_outcomes", data["outcomes"])
+        replace_table(con, "marts", "dim_customers", _dim_customers(data["attributes"]["customer_key"]))
+    _write_policy(data["catalog"], tmp_path / "policy.yaml")
     return path, _write_manifest(data["catalog"], tmp_path / "manifest.json"), data
 
 
 def _run(path: Path, manifest: Path, store: Path, **config):
     run_config = SegmentationConfig(
         manifest_path=str(manifest),
+        governance_policy_path=str(manifest.parent / "policy.yaml"),
         bootstrap_rounds=3,
         k_max=6,
         bootstrap_sample_size=400,
@@ -149,3 +173,18 @@ def test_structureless_data_is_refused_clearly(warehouse, tmp_path):
         assert not con.execute(
             "select count(*) from information_schema.tables where table_name = 'customer_segments'"
         ).fetchone()[0]
+
+
+def test_customers_without_analytics_consent_are_not_clustered_or_scored(warehouse, tmp_path):
+    path, manifest, data = warehouse
+    keys = data["attributes"]["customer_key"]
+    with connect(path) as con:
+        replace_table(con, "marts", "dim_customers", _dim_customers(keys, unconsented=60))
+    result = _run(path, manifest, tmp_path / "models")
+    assert result.success
+    with connect(path, read_only=True) as con:
+        segments = read_table(con, "segmentation", "customer_segments")
+    assert len(segments) == 540
+    assert not set(keys[:60]) & set(segments["customer_key"])
+    metadata = result.asset_materializations_for_node("segmentation__segment_model")[0].metadata
+    assert metadata["dagster/row_count"].value == 540  # the model was trained on consented rows only
