@@ -7,7 +7,7 @@ from dagster import AutomationCondition
 
 def refresh_on_new_upstream_data() -> AutomationCondition:
     """Warehouse and ML layers: rebuild whenever an upstream asset has new data."""
-    return AutomationCondition.eager()
+    return AutomationCondition.eager().with_label("refresh_on_new_upstream_data")
 
 
 def publish_after_checks_pass() -> AutomationCondition:
@@ -15,4 +15,6 @@ def publish_after_checks_pass() -> AutomationCondition:
 
     `eager()` alone ignores upstream checks (DESIGN.md section 6), so the gate is added explicitly.
     """
-    return AutomationCondition.eager() & AutomationCondition.all_deps_blocking_checks_passed()
+    return (
+        AutomationCondition.eager() & AutomationCondition.all_deps_blocking_checks_passed()
+    ).with_label("publish_after_checks_pass")
