@@ -23,7 +23,9 @@ JACCARD_WARN = 0.75  # 0.6-0.75: some pattern, but membership is not to be trust
 AGREEMENT_WARN = 0.8
 
 
-def stability_status(jaccard: float, fail_below: float = JACCARD_FAIL, warn_below: float = JACCARD_WARN) -> str:
+def stability_status(
+    jaccard: float, fail_below: float = JACCARD_FAIL, warn_below: float = JACCARD_WARN
+) -> str:
     """'fail' / 'warn' / 'pass' for a mean Jaccard (NaN counts as fail: nothing to reproduce)."""
     if not np.isfinite(jaccard) or jaccard < fail_below:
         return "fail"
@@ -39,7 +41,9 @@ def worst_status(statuses: list[str] | pd.Series) -> str:
 class StabilityResult:
     """Bootstrap stability: one row per original segment plus the overall verdict."""
 
-    per_segment: pd.DataFrame  # segment_id, size, mean_jaccard, min_jaccard, dissolved_share, status
+    per_segment: (
+        pd.DataFrame
+    )  # segment_id, size, mean_jaccard, min_jaccard, dissolved_share, status
     n_boot: int
     n_points: int
     status: str = field(init=False)
@@ -150,7 +154,9 @@ def run_agreement(
     warn_below: float = AGREEMENT_WARN,
 ) -> RunAgreement:
     """ARI/AMI between two runs' assignments and the share of customers who changed segment."""
-    joined = previous[[key, segment]].merge(current[[key, segment]], on=key, suffixes=("_prev", "_curr"))
+    joined = previous[[key, segment]].merge(
+        current[[key, segment]], on=key, suffixes=("_prev", "_curr")
+    )
     if joined.empty:
         return RunAgreement(float("nan"), float("nan"), 0, float("nan"), {}, warn_below)
     prev = joined[f"{segment}_prev"].to_numpy()

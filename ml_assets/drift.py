@@ -1,0 +1,191 @@
+"""Drift between scoring runs: per-feature PSI and segment-size drift.
+
+PSI (population stability index) = sum over bins of (cur - ref) * ln(cur / ref), with bins cut at
+the reference run's quantiles. Conventional bands: < 0.1 stable, 0.1-0.25 moderate, >= 0.25 major.
+Major drift means the segments were defined on a population that no longer exists, so the summary
+recommends redefining them and names what drifted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import chi2_contingency
+
+PSI_MODERATE = 0.1
+PSI_MAJOR = 0.25
+EPSILON = 1e-4  # share given to empty bins so the log stays finite
+
+
+def psi_band(value: float) -> str:
+    if not np.isfinite(value):
+        return "unknown"
+    if value >= PSI_MAJOR:
+        return "major"
+    return "moderate" if value >= PSI_MODERATE else "stable"
+
+
+def psi_from_shares(reference: np.ndarray, current: np.ndarray, eps: float = EPSILON) -> float:
+    """PSI between two share vectors over the same bins (empty bins floored at eps)."""
+    ref = np.clip(np.asarray(reference, dtype=float), eps, None)
+    cur = np.clip(np.asarray(current, dtype=float), eps, None)
+    return float(np.sum((cur - ref) * np.log(cur / ref)))
+
+
+def psi(
+    reference: pd.Series | np.ndarray,
+    current: pd.Series | np.ndarray,
+    bins: int = 10,
+    eps: float = EPSILON,
+) -> float:
+    """PSI of one numeric feature; missing values form their own bin."""
+    ref = pd.to_numeric(pd.Series(reference), errors="coerce").to_numpy(dtype=float)
+    cur = pd.to_numeric(pd.Series(current), errors="coerce").to_numpy(dtype=float)
+    if len(ref) == 0 or len(cur) == 0:
+        return float("nan")
+    ref_present = ref[~np.isnan(ref)]
+    # Interior quantile edges of the reference; ties collapse (a constant feature has one bin).
+    edges = (
+        np.unique(np.quantile(ref_present, np.linspace(0, 1, bins + 1))[1:-1])
+        if len(ref_present)
+        else np.array([])
+    )
+
+    def shares(values: np.ndarray) -> np.ndarray:
+        present = values[~np.isnan(values)]
+        counts = np.bincount(
+            np.searchsorted(edges, present, side="right"), minlength=len(edges) + 1
+        )
+        return np.append(counts, np.isnan(values).sum()) / len(values)
+
+    return psi_from_shares(shares(ref), shares(cur), eps)
+
+
+def feature_psi(
+    reference: pd.DataFrame, current: pd.DataFrame, columns: list[str] | None = None, bins: int = 10
+) -> pd.DataFrame:
+    """PSI and band per feature (columns present in both frames), largest drift first."""
+    if columns is None:
+        columns = [
+            c
+            for c in reference.columns
+            if c in current.columns and pd.api.types.is_numeric_dtype(reference[c])
+        ]
+    rows = [(c, psi(reference[c], current[c], bins=bins)) for c in columns]
+    table = pd.DataFrame(rows, columns=["feature", "psi"])
+    table["band"] = table["psi"].map(psi_band)
+    return table.sort_values("psi", ascending=False, ignore_index=True)
+
+
+@dataclass
+class SegmentSizeDrift:
+    """Segment shares in two runs, their PSI and a chi-square test of the size change."""
+
+    shares: (
+        pd.DataFrame
+    )  # segment_id, reference_count, current_count, reference_share, current_share
+    psi: float
+    chi2: float
+    p_value: float
+
+    @property
+    def band(self) -> str:
+        return psi_band(self.psi)
+
+
+def segment_size_drift(
+    reference_labels: pd.Series | np.ndarray, current_labels: pd.Series | np.ndarray
+) -> SegmentSizeDrift:
+    """Compare how customers spread over segments in two runs."""
+    ref = pd.Series(reference_labels).value_counts()
+    cur = pd.Series(current_labels).value_counts()
+    segments = sorted(set(ref.index) | set(cur.index))
+    table = pd.DataFrame(
+        {
+            "segment_id": segments,
+            "reference_count": ref.reindex(segments, fill_value=0).to_numpy(),
+            "current_count": cur.reindex(segments, fill_value=0).to_numpy(),
+        }
+    )
+    table["reference_share"] = table["reference_count"] / max(table["reference_count"].sum(), 1)
+    table["current_share"] = table["current_count"] / max(table["current_count"].sum(), 1)
+    observed = table[["reference_count", "current_count"]].to_numpy().T
+    observed = observed[:, observed.sum(axis=0) > 0]
+    if observed.shape[1] < 2 or (observed.sum(axis=1) == 0).any():
+        chi2, p_value = 0.0, 1.0
+    else:
+        chi2, p_value = (float(v) for v in chi2_contingency(observed)[:2])
+    return SegmentSizeDrift(
+        shares=table,
+        psi=psi_from_shares(table["reference_share"], table["current_share"]),
+        chi2=chi2,
+        p_value=p_value,
+    )
+
+
+@dataclass
+class DriftSummary:
+    """Verdict over feature and segment-size drift."""
+
+    features: pd.DataFrame
+    size_drift: SegmentSizeDrift | None
+    drifted_features: list[str] = field(init=False)
+    moderate_features: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.drifted_features = list(self.features.loc[self.features["band"] == "major", "feature"])
+        self.moderate_features = list(
+            self.features.loc[self.features["band"] == "moderate", "feature"]
+        )
+
+    @property
+    def size_drift_major(self) -> bool:
+        return self.size_drift is not None and self.size_drift.band == "major"
+
+    @property
+    def redefinition_recommended(self) -> bool:
+        return bool(self.drifted_features) or self.size_drift_major
+
+    @property
+    def status(self) -> str:
+        if self.redefinition_recommended:
+            return "major"
+        moderate = self.moderate_features or (
+            self.size_drift is not None and self.size_drift.band == "moderate"
+        )
+        return "moderate" if moderate else "stable"
+
+    @property
+    def message(self) -> str:
+        if self.redefinition_recommended:
+            what = [f"{f} (PSI {self._psi(f):.2f})" for f in self.drifted_features]
+            if self.size_drift_major:
+                what.append(f"segment sizes (PSI {self.size_drift.psi:.2f})")
+            return "segment redefinition recommended: major drift in " + ", ".join(what)
+        if self.status == "moderate":
+            return "moderate drift, watch: " + ", ".join(
+                self.moderate_features or ["segment sizes"]
+            )
+        return "no material drift"
+
+    def _psi(self, feature: str) -> float:
+        return float(self.features.loc[self.features["feature"] == feature, "psi"].iloc[0])
+
+
+def drift_summary(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    columns: list[str] | None = None,
+    reference_labels: pd.Series | np.ndarray | None = None,
+    current_labels: pd.Series | np.ndarray | None = None,
+    bins: int = 10,
+) -> DriftSummary:
+    """Feature PSI plus (when both label sets are given) segment-size drift, with a verdict."""
+    size = (
+        segment_size_drift(reference_labels, current_labels)
+        if reference_labels is not None and current_labels is not None
+        else None
+    )
+    return DriftSummary(features=feature_psi(reference, current, columns, bins), size_drift=size)

@@ -1,0 +1,115 @@
+"""Bootstrap stability (clusterboot) and run-to-run agreement on synthetic data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
+
+from ml_assets.stability import (
+    best_jaccard,
+    bootstrap_stability,
+    match_labels,
+    run_agreement,
+    stability_status,
+)
+
+
+def kmeans(k: int):
+    return lambda X: KMeans(n_clusters=k, n_init=1, max_iter=50, random_state=0).fit_predict(X)
+
+
+@pytest.fixture(scope="module")
+def blobs() -> tuple[np.ndarray, np.ndarray]:
+    X, _ = make_blobs(n_samples=600, n_features=5, centers=4, cluster_std=1.0, random_state=0)
+    labels = KMeans(n_clusters=4, n_init=4, random_state=0).fit_predict(X)
+    return X, labels
+
+
+def test_blob_segments_pass(blobs):
+    X, labels = blobs
+    result = bootstrap_stability(X, labels, kmeans(4), n_boot=8, seed=1)
+    assert result.status == "pass"
+    assert list(result.per_segment["segment_id"]) == [0, 1, 2, 3]
+    assert result.per_segment["size"].sum() == 600
+    assert result.min_jaccard > 0.9
+    assert (result.per_segment["dissolved_share"] == 0).all()
+
+
+def test_shuffled_features_fail(blobs):
+    """Rows shuffled against the segments: the data no longer carries these segments."""
+    X, labels = blobs
+    shuffled = X[np.random.default_rng(0).permutation(len(X))]
+    result = bootstrap_stability(shuffled, labels, kmeans(4), n_boot=8, seed=1)
+    assert result.status == "fail"
+    assert (result.per_segment["status"] == "fail").all()
+    assert result.min_jaccard < 0.6
+
+
+def test_noise_features_fail():
+    X = np.random.default_rng(0).normal(size=(300, 8))
+    labels = KMeans(n_clusters=5, n_init=2, random_state=0).fit_predict(X)
+    result = bootstrap_stability(X, labels, kmeans(5), n_boot=5, seed=1)
+    assert result.status == "fail"
+    assert result.mean_jaccard < 0.6
+
+
+def test_max_points_subsamples(blobs):
+    X, labels = blobs
+    result = bootstrap_stability(X, labels, kmeans(4), n_boot=3, max_points=200)
+    assert result.n_points == 200
+    assert result.per_segment["size"].sum() == 200
+
+
+def test_status_bands():
+    assert stability_status(0.59) == "fail"
+    assert stability_status(0.6) == "warn"
+    assert stability_status(0.749) == "warn"
+    assert stability_status(0.75) == "pass"
+    assert stability_status(float("nan")) == "fail"
+
+
+def test_best_jaccard_by_hand():
+    original = np.array([0, 0, 0, 1, 1, 1])
+    refitted = np.array([5, 5, 7, 7, 7, 7])
+    # segment 0 vs cluster 5: |{0,1}| / |{0,1,2}| = 2/3; segment 1 vs cluster 7: 3/4
+    assert best_jaccard(original, refitted).to_dict() == pytest.approx({0: 2 / 3, 1: 0.75})
+
+
+def test_mismatched_lengths_raise():
+    with pytest.raises(ValueError, match="X has 3 rows but labels has 2"):
+        bootstrap_stability(np.zeros((3, 2)), np.array([0, 1]), kmeans(2))
+
+
+def test_run_agreement_ignores_relabelling():
+    keys = [f"c{i}" for i in range(100)]
+    previous = pd.DataFrame({"customer_key": keys, "segment_id": np.repeat([0, 1, 2, 3], 25)})
+    relabelled = previous.assign(segment_id=previous["segment_id"].map({0: 3, 1: 2, 2: 1, 3: 0}))
+    agreement = run_agreement(previous, relabelled)
+    assert agreement.ari == pytest.approx(1.0)
+    assert agreement.ami == pytest.approx(1.0)
+    assert agreement.changed_share == 0.0
+    assert agreement.label_mapping == {3: 0, 2: 1, 1: 2, 0: 3}
+    assert agreement.status == "pass"
+
+
+def test_run_agreement_counts_changed_customers():
+    keys = [f"c{i}" for i in range(100)]
+    previous = pd.DataFrame({"customer_key": keys, "segment_id": np.repeat([0, 1], 50)})
+    current = previous.copy()
+    current.loc[:9, "segment_id"] = 1  # 10 customers move from 0 to 1
+    current = pd.concat([current, pd.DataFrame({"customer_key": ["new"], "segment_id": [0]})])
+    agreement = run_agreement(previous, current)
+    assert agreement.common_customers == 100
+    assert agreement.changed_share == pytest.approx(0.10)
+    assert agreement.ari < 0.8
+    assert agreement.status == "warn"
+
+
+def test_match_labels_keeps_extra_segments():
+    mapping = match_labels(np.array([0, 0, 1, 1]), np.array([1, 1, 0, 2]))
+    assert mapping[1] == 0
+    assert mapping[0] == 1
+    assert mapping[2] == 2
