@@ -66,10 +66,10 @@ def loaded_warehouse(generated_landing, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def built_warehouse(loaded_warehouse, tmp_path_factory) -> Path:
-    """A copy of the loaded warehouse after a full `dbt build` (models, seeds and tests)."""
+    """A copy of the loaded warehouse after `dbt build` of the layers before segmentation."""
     warehouse = tmp_path_factory.mktemp("wh_built") / "warehouse.duckdb"
     shutil.copy(loaded_warehouse, warehouse)
-    run_dbt(["build"], warehouse)
+    run_dbt(["build", "--exclude", "tag:reporting"], warehouse)
     return warehouse
 
 

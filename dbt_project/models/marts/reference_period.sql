@@ -23,7 +23,8 @@ activity as (
 
 latest as (
 
-    select max(activity_date) as latest_activity_date from activity
+    -- With no dated activity at all (every source empty) the windows end today.
+    select coalesce(max(activity_date), current_date) as latest_activity_date from activity
 
 ),
 
@@ -31,9 +32,9 @@ reference as (
 
     select
         {% if var('reference_date') %}
-        cast('{{ var("reference_date") }}' as date) as reference_date,
+            cast('{{ var("reference_date") }}' as date) as reference_date,
         {% else %}
-        cast({{ dbt.dateadd('day', -window_days, 'latest_activity_date') }} as date) as reference_date,
+            cast({{ dbt.dateadd('day', -window_days, 'latest_activity_date') }} as date) as reference_date,
         {% endif %}
         latest_activity_date
     from latest

@@ -1,0 +1,89 @@
+-- One row per customer with product events on or before the reference date: activity volume,
+-- breadth, recency and trend over windows ending at the reference date.
+{% set trend_cap = 5.0 %}
+
+with
+
+reference as (
+
+    select
+        reference_date,
+        cast({{ dbt.dateadd('day', -30, 'reference_date') }} as date) as date_30d_ago,
+        cast({{ dbt.dateadd('day', -90, 'reference_date') }} as date) as date_90d_ago
+    from {{ ref('reference_period') }}
+
+),
+
+identity as (
+
+    select
+        identifier,
+        customer_key
+    from {{ ref('int_identity_resolved') }}
+    where identifier_type = 'product_user' and customer_key is not null
+
+),
+
+events as (
+
+    select
+        identity.customer_key,
+        events.user_id,
+        events.canonical_event,
+        events.event_date
+    from {{ ref('int_events_normalised') }} as events
+    inner join identity on events.user_id = identity.identifier
+    cross join reference
+    where events.event_date <= reference.reference_date
+
+),
+
+windowed as (
+
+    select
+        events.customer_key,
+        count(distinct case when events.event_date > reference.date_30d_ago then events.user_id end)
+            as active_users_30d,
+        count(distinct case when events.event_date > reference.date_30d_ago then events.event_date end)
+            as active_days_30d,
+        count(distinct case when events.event_date > reference.date_90d_ago then events.event_date end)
+            as active_days_90d,
+        sum(case when events.event_date > reference.date_30d_ago then 1 else 0 end) as events_30d,
+        sum(case when events.event_date > reference.date_90d_ago then 1 else 0 end) as events_90d,
+        sum(case
+            when events.event_date > reference.date_90d_ago and events.event_date <= reference.date_30d_ago
+                then 1
+            else 0
+        end) as events_prior_60d,
+        count(distinct case when events.event_date > reference.date_90d_ago then events.canonical_event end)
+            as feature_breadth_90d,
+        max(events.event_date) as last_activity_date
+    from events
+    cross join reference
+    group by events.customer_key
+
+)
+
+select
+    windowed.customer_key,
+    windowed.active_users_30d,
+    windowed.active_days_30d,
+    windowed.active_days_90d,
+    windowed.events_30d,
+    windowed.events_90d,
+    case
+        when windowed.active_days_90d > 0 then 1.0 * windowed.events_90d / windowed.active_days_90d
+    end as events_per_active_day_90d,
+    windowed.feature_breadth_90d,
+    {{ dbt.datediff('windowed.last_activity_date', 'reference.reference_date', 'day') }}  -- noqa: LT05
+        as days_since_last_activity,
+    -- Last 30 days against the average 30 days of the 60 before, capped at {{ trend_cap }}x
+    -- (activity starting from nothing counts as the cap); undefined with no activity in 90 days.
+    case
+        when windowed.events_90d = 0 then null
+        when windowed.events_prior_60d = 0 then {{ trend_cap }}
+        when windowed.events_30d / (windowed.events_prior_60d / 2.0) > {{ trend_cap }} then {{ trend_cap }}
+        else windowed.events_30d / (windowed.events_prior_60d / 2.0)
+    end as usage_trend_30d
+from windowed
+cross join reference

@@ -1,0 +1,139 @@
+-- One row per customer with billing data on or before the reference date: MRR, revenue and
+-- payment behaviour as of the reference date (nothing after it is read).
+with
+
+reference as (
+
+    select
+        reference_date,
+        cast({{ dbt.dateadd('day', -90, 'reference_date') }} as date) as date_90d_ago,
+        cast({{ dbt.dateadd('day', -365, 'reference_date') }} as date) as date_365d_ago,
+        cast({{ dbt.dateadd('day', -30, 'reference_date') }} as date) as date_30d_ago
+    from {{ ref('reference_period') }}
+
+),
+
+identity as (
+
+    select
+        identifier,
+        customer_key
+    from {{ ref('int_identity_resolved') }}
+    where identifier_type = 'billing_customer' and customer_key is not null
+
+),
+
+subscriptions as (
+
+    select
+        identity.customer_key,
+        coalesce(subscriptions.mrr, 0) as mrr,
+        cast(subscriptions.started_at as date) as started_date,
+        cast(subscriptions.ended_at as date) as ended_date
+    from {{ ref('stg_billing__subscriptions') }} as subscriptions
+    inner join identity on subscriptions.billing_customer_id = identity.identifier
+
+),
+
+invoices as (
+
+    select * from {{ ref('fct_invoices') }}
+    where customer_key is not null
+
+),
+
+-- A subscription is active on a date when it started on or before it and had not ended by it.
+subscription_value as (
+
+    select
+        subscriptions.customer_key,
+        sum(case
+            when
+                subscriptions.started_date <= reference.reference_date
+                and (subscriptions.ended_date is null or subscriptions.ended_date > reference.reference_date)
+                then subscriptions.mrr
+            else 0
+        end) as current_mrr,
+        sum(case
+            when
+                subscriptions.started_date <= reference.date_90d_ago
+                and (subscriptions.ended_date is null or subscriptions.ended_date > reference.date_90d_ago)
+                then subscriptions.mrr
+            else 0
+        end) as mrr_90d_ago,
+        sum(case
+            when
+                subscriptions.started_date <= reference.reference_date
+                and (subscriptions.ended_date is null or subscriptions.ended_date > reference.reference_date)
+                then 1
+            else 0
+        end) as active_subscriptions
+    from subscriptions
+    cross join reference
+    where subscriptions.started_date <= reference.reference_date
+    group by subscriptions.customer_key
+
+),
+
+-- Late: not paid within 30 days of issue. Only invoices issued at least 30 days before the
+-- reference date can be judged, so the share never looks at payments after it.
+invoice_value as (
+
+    select
+        invoices.customer_key,
+        sum(case when invoices.issued_date > reference.date_365d_ago then invoices.amount else 0 end)
+            as total_revenue_365d,
+        sum(case when invoices.issued_date > reference.date_365d_ago then 1 else 0 end) as invoice_count_365d,
+        sum(case
+            when invoices.issued_date > reference.date_365d_ago and invoices.issued_date <= reference.date_30d_ago
+                then 1
+            else 0
+        end) as judged_invoices_365d,
+        sum(case
+            when
+                invoices.issued_date > reference.date_365d_ago and invoices.issued_date <= reference.date_30d_ago
+                and (invoices.paid_at is null or invoices.days_to_pay > 30)
+                then 1
+            else 0
+        end) as late_invoices_365d,
+        sum(invoices.amount) as lifetime_revenue
+    from invoices
+    cross join reference
+    where
+        invoices.issued_date <= reference.reference_date
+        and (invoices.status is null or invoices.status <> 'void')
+    group by invoices.customer_key
+
+),
+
+customers as (
+
+    select customer_key from subscription_value
+    union
+    select customer_key from invoice_value
+
+)
+
+select
+    customers.customer_key,
+    coalesce(subscription_value.current_mrr, 0) as current_mrr,
+    coalesce(subscription_value.mrr_90d_ago, 0) as mrr_90d_ago,
+    case
+        when subscription_value.mrr_90d_ago > 0
+            then (subscription_value.current_mrr - subscription_value.mrr_90d_ago) / subscription_value.mrr_90d_ago
+    end as mrr_growth_90d,
+    coalesce(subscription_value.active_subscriptions, 0) as active_subscriptions,
+    coalesce(invoice_value.total_revenue_365d, 0) as total_revenue_365d,
+    coalesce(invoice_value.invoice_count_365d, 0) as invoice_count_365d,
+    case
+        when invoice_value.invoice_count_365d > 0
+            then invoice_value.total_revenue_365d / invoice_value.invoice_count_365d
+    end as avg_invoice_amount,
+    case
+        when invoice_value.judged_invoices_365d > 0
+            then 1.0 * invoice_value.late_invoices_365d / invoice_value.judged_invoices_365d
+    end as late_payment_share,
+    coalesce(invoice_value.lifetime_revenue, 0) as lifetime_revenue
+from customers
+left join subscription_value on customers.customer_key = subscription_value.customer_key
+left join invoice_value on customers.customer_key = invoice_value.customer_key

@@ -1,0 +1,106 @@
+-- One row per customer (every row of dim_customers): the attribute catalog as of the reference
+-- date. Counts are zero-filled when a source has no rows for the customer; rates and averages
+-- stay null when undefined (no deliveries -> no open rate).
+with
+
+reference as (
+
+    select reference_date from {{ ref('reference_period') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
+value_attributes as (
+
+    select * from {{ ref('customer_value_attributes') }}
+
+),
+
+product_attributes as (
+
+    select * from {{ ref('customer_product_attributes') }}
+
+),
+
+engagement_attributes as (
+
+    select * from {{ ref('customer_engagement_attributes') }}
+
+),
+
+support_attributes as (
+
+    select * from {{ ref('customer_support_attributes') }}
+
+),
+
+-- Contacts and users known on the reference date.
+contacts as (
+
+    select
+        identity.customer_key,
+        count(*) as contact_count
+    from {{ ref('int_identity_resolved') }} as identity
+    inner join {{ ref('stg_crm__contacts') }} as contacts on identity.identifier = contacts.contact_id
+    cross join reference
+    where
+        identity.identifier_type = 'crm_contact'
+        and identity.customer_key is not null
+        and (contacts.created_at is null or cast(contacts.created_at as date) <= reference.reference_date)
+    group by identity.customer_key
+
+)
+
+select
+    customers.customer_key,
+    reference.reference_date,
+    customers.customer_type,
+    customers.industry,
+    customers.sector,
+    customers.country,
+    customers.employee_count,
+    case
+        when cast(customers.created_at as date) <= reference.reference_date
+            then {{ dbt.datediff('cast(customers.created_at as date)', 'reference.reference_date', 'day') }}
+    end as tenure_days,
+    coalesce(value_attributes.current_mrr, 0) as current_mrr,
+    coalesce(value_attributes.mrr_90d_ago, 0) as mrr_90d_ago,
+    value_attributes.mrr_growth_90d,
+    coalesce(value_attributes.total_revenue_365d, 0) as total_revenue_365d,
+    coalesce(value_attributes.invoice_count_365d, 0) as invoice_count_365d,
+    value_attributes.avg_invoice_amount,
+    value_attributes.late_payment_share,
+    coalesce(value_attributes.active_subscriptions, 0) as active_subscriptions,
+    coalesce(value_attributes.lifetime_revenue, 0) as lifetime_revenue,
+    coalesce(product_attributes.active_users_30d, 0) as active_users_30d,
+    coalesce(product_attributes.active_days_30d, 0) as active_days_30d,
+    coalesce(product_attributes.active_days_90d, 0) as active_days_90d,
+    coalesce(product_attributes.events_30d, 0) as events_30d,
+    coalesce(product_attributes.events_90d, 0) as events_90d,
+    product_attributes.events_per_active_day_90d,
+    coalesce(product_attributes.feature_breadth_90d, 0) as feature_breadth_90d,
+    product_attributes.days_since_last_activity,
+    product_attributes.usage_trend_30d,
+    coalesce(engagement_attributes.emails_delivered_90d, 0) as emails_delivered_90d,
+    engagement_attributes.email_open_rate_90d,
+    engagement_attributes.email_click_rate_90d,
+    coalesce(engagement_attributes.unsubscribed_flag, false) as unsubscribed_flag,
+    coalesce(support_attributes.tickets_90d, 0) as tickets_90d,
+    coalesce(support_attributes.high_priority_tickets_90d, 0) as high_priority_tickets_90d,
+    support_attributes.avg_resolution_hours_90d,
+    support_attributes.support_csat_avg_365d,
+    support_attributes.nps_latest,
+    support_attributes.nps_avg_365d,
+    coalesce(contacts.contact_count, 0) as contact_count
+from customers
+cross join reference
+left join value_attributes on customers.customer_key = value_attributes.customer_key
+left join product_attributes on customers.customer_key = product_attributes.customer_key
+left join engagement_attributes on customers.customer_key = engagement_attributes.customer_key
+left join support_attributes on customers.customer_key = support_attributes.customer_key
+left join contacts on customers.customer_key = contacts.customer_key
