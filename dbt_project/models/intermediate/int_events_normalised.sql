@@ -1,0 +1,35 @@
+with
+
+events as (
+
+    select * from {{ ref('stg_product__events') }}
+
+),
+
+taxonomy as (
+
+    select * from {{ ref('event_taxonomy') }}
+
+),
+
+normalised as (
+
+    select
+        events.event_id,
+        events.user_id,
+        events.event_name,
+        events.event_name_normalised,
+        taxonomy.canonical_event,
+        taxonomy.event_category,
+        taxonomy.tracking_version,
+        taxonomy.canonical_event is not null as is_mapped,
+        events.occurred_at,
+        events.event_date
+
+    from events
+    left join taxonomy
+        on events.event_name_normalised = lower(trim(taxonomy.raw_event_name_normalised))
+
+)
+
+select * from normalised

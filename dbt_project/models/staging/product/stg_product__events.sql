@@ -1,0 +1,37 @@
+with
+
+source as (
+
+    select * from {{ source('product', 'product_events') }}
+
+),
+
+deduplicated as (
+
+    -- trackers redeliver events: keep the first delivery of each event_id
+    {{ deduplicate(
+        'source',
+        partition_by=clean_id('event_id'),
+        order_by='_loaded_at, _source_file, _source_line'
+    ) }}
+
+),
+
+renamed as (
+
+    select
+        {{ clean_id('event_id') }} as event_id,
+        {{ clean_id('user_id') }} as user_id,
+        event_name,
+        -- join key for the taxonomy seed: any casing, surrounding whitespace ignored
+        lower(trim(event_name)) as event_name_normalised,
+        {{ to_utc_timestamp('occurred_at') }} as occurred_at,
+        cast({{ to_utc_timestamp('occurred_at') }} as date) as event_date,
+        properties,
+        {{ to_utc_timestamp('_loaded_at') }} as loaded_at
+
+    from deduplicated
+
+)
+
+select * from renamed
