@@ -1,6 +1,10 @@
 """Reverse ETL: push segments to the CRM and marketing databases, safe by default.
 
-Three syncs read the warehouse (segments, customers, segment playbooks) and write a destination:
+Three syncs read the warehouse (segments, customers, segment playbooks) and write a destination.
+The segment synced per customer is the *published* one of the latest scoring run in
+`monitoring.segment_membership_history` (anti-flapping holds boundary customers, so the CRM does
+not see them flip); before any run is recorded, `segmentation.customer_segments` is used. Segment
+ids are stable text ids ("seg_01"); names and playbooks come from `segment_profiles` by id.
 
 - `crm_account_fields`: update-only upsert of our fields on accounts that exist in the CRM
   (missing accounts are skipped and recorded); a null never overwrites a populated CRM field
@@ -10,8 +14,9 @@ Three syncs read the warehouse (segments, customers, segment playbooks) and writ
 - `csm_tasks`: create-only; one task per customer entering a segment whose playbook asks for
   one, keyed by an idempotency key so re-runs never duplicate.
 
-Safety: each sync diffs the desired rows against `activation.sync_state` (per destination and key
-the hash of the payload last confirmed written), so only changes are written. Changes go out in
+Safety: each sync diffs the desired rows against `activation.sync_state` (per sync, target
+database and key the hash of the payload last confirmed written), so only changes are written;
+pointing a sync at another database starts from that database's own state. Changes go out in
 batches, one destination transaction each, retried with exponential backoff; rows of a batch that
 still fails are recorded as failed in `activation.sync_ledger` and, because their state did not
 advance, retried by the next run. A blast-radius guard stops runs that would touch more than a
@@ -41,6 +46,8 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ml_assets import history
+from ml_assets.governance import marketing_consented
 from orchestration import destinations, warehouse
 from orchestration.destinations import WRITTEN_BY
 
@@ -174,13 +181,15 @@ SYNCS: dict[str, SyncSpec] = {
 
 @dataclass(frozen=True)
 class Inputs:
-    segments: pd.DataFrame  # segmentation.customer_segments
+    segments: pd.DataFrame  # segmentation.customer_segments (raw model assignment)
     customers: pd.DataFrame  # marts.dim_customers
     profiles: pd.DataFrame  # segmentation.segment_profiles
+    # The latest run of monitoring.segment_membership_history; None before any run is recorded.
+    published: pd.DataFrame | None = None
 
 
 def _select(
-    con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None
+    con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None
 ) -> pd.DataFrame | None:
     """The query's rows, or None when its table does not exist (yet).
 
@@ -193,7 +202,10 @@ def _select(
 
 
 def read_inputs(con: duckdb.DuckDBPyConnection) -> Inputs:
-    """The warehouse tables the syncs read; a clear error when one is missing."""
+    """The warehouse tables the syncs read; a clear error when one is missing.
+
+    The membership history is optional: without a recorded run the raw segments are synced.
+    """
     frames = {}
     for schema, table in [
         ("segmentation", "customer_segments"),
@@ -204,21 +216,63 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> Inputs:
         if frame is None:
             raise ValueError(f"{schema}.{table} is missing: materialize it before activation")
         frames[table] = frame
-    return Inputs(frames["customer_segments"], frames["dim_customers"], frames["segment_profiles"])
+    runs = history.list_runs(con)
+    published = None if runs.empty else history.load_run(con, str(runs["run_id"].iloc[-1]))
+    return Inputs(
+        frames["customer_segments"],
+        frames["dim_customers"],
+        frames["segment_profiles"],
+        published,
+    )
+
+
+def assignments(inputs: Inputs) -> pd.DataFrame:
+    """The segment to sync per customer: customer_key, segment_id (text), model_version,
+    assigned_at, confidence, segment_name (the assignment's own name, if any).
+
+    The published segment of the latest history run when there is one, else the raw segments.
+    """
+    raw = inputs.segments
+    if inputs.published is None or inputs.published.empty:
+        frame = raw[raw["segment_id"].notna()].copy()
+    else:
+        run = inputs.published
+        run = run[run["published_segment_id"].notna()]
+        frame = pd.DataFrame(
+            {
+                "customer_key": run["customer_key"].astype(str),
+                "segment_id": run["published_segment_id"],
+                "model_version": run["model_version"],
+                "assigned_at": run["scored_at"],
+            }
+        )
+        if "confidence" in raw.columns:  # tie-break between customers of one CRM account
+            confidence = raw.drop_duplicates("customer_key").set_index("customer_key")
+            frame["confidence"] = frame["customer_key"].map(confidence["confidence"])
+    frame["segment_id"] = frame["segment_id"].astype(str)
+    return frame
 
 
 def _with_profiles(inputs: Inputs) -> pd.DataFrame:
-    """Assigned customers with their customer fields and their segment's playbook."""
-    segments = inputs.segments[inputs.segments["segment_id"].notna()]
+    """Assigned customers with their customer fields and their segment's name and playbook."""
+    frame = assignments(inputs)
     customer_cols = ["customer_key", "crm_account_id", "primary_email", "has_marketing_consent"]
-    frame = segments.merge(inputs.customers[customer_cols], on="customer_key", how="inner")
-    profile_cols = ["segment_id", "playbook_action", "create_csm_task"]
-    join_on = ["segment_id"]
-    if "model_version" in inputs.profiles.columns:  # profiles of several models: match ours
-        profile_cols.append("model_version")
-        join_on.append("model_version")
-    profiles = inputs.profiles[profile_cols].drop_duplicates(join_on)
-    return frame.merge(profiles, on=join_on, how="left")
+    frame = frame.merge(inputs.customers[customer_cols], on="customer_key", how="inner")
+    profiles = inputs.profiles.assign(segment_id=inputs.profiles["segment_id"].astype(str))
+    if "model_version" in profiles.columns:  # profiles of several models: prefer ours
+        ours = profiles["model_version"].astype(str).isin(set(frame["model_version"].astype(str)))
+        profiles = profiles.assign(_ours=ours).sort_values("_ours", ascending=False, kind="stable")
+    profile_cols = ["segment_id", "segment_name", "playbook_action", "create_csm_task"]
+    profiles = profiles.reindex(columns=profile_cols).drop_duplicates("segment_id")
+    frame = frame.merge(profiles, on="segment_id", how="left", suffixes=("_assigned", ""))
+    if "segment_name_assigned" in frame.columns:  # a segment without a profile keeps its name
+        frame["segment_name"] = frame["segment_name"].fillna(frame["segment_name_assigned"])
+    return frame
+
+
+def _label(frame: pd.DataFrame) -> pd.Series:
+    """The segment's name for people (audiences, task titles); its id when it has no name."""
+    return frame["segment_name"].fillna(frame["segment_id"]).astype(str)
 
 
 def desired_crm_fields(inputs: Inputs) -> pd.DataFrame:
@@ -233,7 +287,7 @@ def desired_crm_fields(inputs: Inputs) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "account_id": frame["crm_account_id"].astype(str),
-            "segment_id": frame["segment_id"].astype("Int64"),
+            "segment_id": frame["segment_id"].astype(str),
             "segment_name": frame["segment_name"],
             "playbook_action": frame["playbook_action"],
             "model_version": frame["model_version"].astype(str),
@@ -244,12 +298,11 @@ def desired_crm_fields(inputs: Inputs) -> pd.DataFrame:
 
 def desired_audiences(inputs: Inputs) -> pd.DataFrame:
     """Audience members: customers with marketing consent and an email, one audience per segment."""
-    frame = _with_profiles(inputs)
-    consented = frame["has_marketing_consent"].fillna(False).astype(bool)
-    frame = frame[consented & frame["primary_email"].notna()]
+    frame = marketing_consented(_with_profiles(inputs))  # null consent is no consent
+    frame = frame[frame["primary_email"].notna()]
     members = pd.DataFrame(
         {
-            "audience": frame["segment_name"].astype(str),
+            "audience": _label(frame),
             "email": frame["primary_email"].astype(str).str.strip().str.lower(),
             "customer_key": frame["customer_key"].astype(str),
         }
@@ -269,14 +322,14 @@ def desired_csm_tasks(inputs: Inputs) -> pd.DataFrame:
         {
             "idempotency_key": frame["customer_key"].astype(str)
             + ":"
-            + frame["segment_id"].astype("Int64").astype(str)
+            + frame["segment_id"].astype(str)
             + ":"
             + frame["model_version"].astype(str),
             "account_id": frame["crm_account_id"].astype(object),
             "customer_key": frame["customer_key"].astype(str),
-            "segment_id": frame["segment_id"].astype("Int64"),
+            "segment_id": frame["segment_id"].astype(str),
             "segment_name": frame["segment_name"],
-            "title": action + " (entered segment " + frame["segment_name"].astype(str) + ")",
+            "title": action + " (entered segment " + _label(frame) + ")",
         }
     )
 
@@ -364,25 +417,46 @@ def plan(spec: SyncSpec, desired: pd.DataFrame, state: pd.DataFrame) -> pd.DataF
 # Warehouse side: sync state and ledger
 
 
+def target_of(engine: Engine) -> str:
+    """The database a sync writes to, as recorded in the state and ledger (no password)."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+# Rows recorded before `target` existed have none; they count as the current target's, so an
+# upgrade does not resend (and trip the blast-radius guard on) everything already synced.
+_SAME_TARGET = "coalesce(target, $target) = $target"
+
+
+def upgrade_warehouse_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Add the target column to state and ledger tables of older versions (no-op otherwise)."""
+    for table in (STATE_TABLE, LEDGER_TABLE):
+        con.execute(
+            f"alter table if exists {SCHEMA}.{table} add column if not exists target varchar"
+        )
+
+
 def ensure_warehouse_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create schema if not exists {SCHEMA}")
     con.execute(
         f"""create table if not exists {SCHEMA}.{STATE_TABLE} (
             destination varchar, key varchar, payload_hash varchar, payload varchar,
-            run_id varchar, synced_at timestamptz)"""
+            run_id varchar, synced_at timestamptz, target varchar)"""
     )
     con.execute(
         f"""create table if not exists {SCHEMA}.{LEDGER_TABLE} (
             run_id varchar, destination varchar, key varchar, operation varchar,
-            status varchar, error varchar, synced_at timestamptz)"""
+            status varchar, error varchar, synced_at timestamptz, target varchar)"""
     )
+    upgrade_warehouse_tables(con)
 
 
-def read_state(con: duckdb.DuckDBPyConnection, destination: str) -> pd.DataFrame:
+def read_state(con: duckdb.DuckDBPyConnection, destination: str, target: str) -> pd.DataFrame:
+    """key, payload_hash, payload of what `destination` last confirmed writing to `target`."""
     state = _select(
         con,
-        f"select key, payload_hash, payload from {SCHEMA}.{STATE_TABLE} where destination = ?",
-        [destination],
+        f"""select key, payload_hash, payload from {SCHEMA}.{STATE_TABLE}
+            where destination = $destination and {_SAME_TARGET}""",
+        {"destination": destination, "target": target},
     )
     return pd.DataFrame(columns=["key", "payload_hash", "payload"]) if state is None else state
 
@@ -396,6 +470,7 @@ def _record(
     con: duckdb.DuckDBPyConnection,
     spec: SyncSpec,
     run_id: str,
+    target: str,
     ops: pd.DataFrame,
     status: str,
     error: str | None,
@@ -411,6 +486,7 @@ def _record(
             "status": status,
             "error": error,
             "synced_at": now,
+            "target": target,
         }
     )
     con.execute("begin transaction")
@@ -427,14 +503,15 @@ def _record(
                     "payload": written["_payload"].astype(str),
                     "run_id": run_id,
                     "synced_at": now,
+                    "target": target,
                 }
             )
             con.register("_touched", _arrow(ops[["_key"]].astype(str)))
             con.register("_state_rows", _arrow(state))
             con.execute(
-                f"delete from {SCHEMA}.{STATE_TABLE} where destination = ? "
-                "and key in (select _key from _touched)",
-                [spec.name],
+                f"""delete from {SCHEMA}.{STATE_TABLE} where destination = $destination
+                    and {_SAME_TARGET} and key in (select _key from _touched)""",
+                {"destination": spec.name, "target": target},
             )
             con.execute(f"insert into {SCHEMA}.{STATE_TABLE} by name select * from _state_rows")
         con.execute("commit")
@@ -576,14 +653,15 @@ def _owned_rows(engine: Engine, spec: SyncSpec) -> int:
         return int(conn.execute(sa.text(spec.owned_rows_sql), {"marker": WRITTEN_BY}).scalar() or 0)
 
 
-def pending_retries(con: duckdb.DuckDBPyConnection, destination: str) -> set[str]:
+def pending_retries(con: duckdb.DuckDBPyConnection, destination: str, target: str) -> set[str]:
     """Keys whose last ledger entry failed: changes a previous run already planned."""
     rows = _select(
         con,
-        f"""select key from {SCHEMA}.{LEDGER_TABLE} where destination = ?
+        f"""select key from {SCHEMA}.{LEDGER_TABLE}
+            where destination = $destination and {_SAME_TARGET}
             qualify row_number() over (partition by key order by synced_at desc) = 1
                 and status = 'failed'""",
-        [destination],
+        {"destination": destination, "target": target},
     )
     return set() if rows is None else set(rows["key"])
 
@@ -637,8 +715,10 @@ def run_sync(
     spec = SYNCS[name]
     run_id = run_id or uuid.uuid4().hex[:12]
     started = time.perf_counter()
+    target = target_of(engine)
+    upgrade_warehouse_tables(con)
     desired = keyed(spec, DESIRED_BUILDERS[name](inputs or read_inputs(con)))
-    ops = plan(spec, desired, read_state(con, name))
+    ops = plan(spec, desired, read_state(con, name, target))
     if spec.mode == "update_only" and len(ops):
         existing = _existing_keys(engine, spec, ops["_key"].tolist())
         ops.loc[~ops["_key"].isin(existing), "operation"] = "skip"
@@ -652,7 +732,7 @@ def run_sync(
         owned_rows=owned,
     )
     try:
-        check_blast_radius(spec, ops, owned, options, pending_retries(con, name))
+        check_blast_radius(spec, ops, owned, options, pending_retries(con, name, target))
     except BlastRadiusExceeded as exc:
         if not options.dry_run:
             raise
@@ -666,14 +746,14 @@ def run_sync(
     destinations.ensure_tables(engine, spec.table.metadata)
     skipped = ops[ops["operation"] == "skip"]
     if len(skipped):
-        _record(con, spec, run_id, skipped, "skipped", "not found in the destination")
+        _record(con, spec, run_id, target, skipped, "skipped", "not found in the destination")
     writes = ops[ops["operation"] != "skip"]
     statuses = pd.Series("skipped", index=ops.index, dtype=object)
     for number, start in enumerate(range(0, len(writes), options.batch_size), start=1):
         batch = writes.iloc[start : start + options.batch_size]
         error = _write_with_retries(engine, spec, batch, options)
         status = "ok" if error is None else "failed"
-        _record(con, spec, run_id, batch, status, error)
+        _record(con, spec, run_id, target, batch, status, error)
         statuses.loc[batch.index] = status
         if on_batch:
             on_batch(number, status)
@@ -729,11 +809,16 @@ def read_ledger(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> pd
 # Benchmark: `python -m orchestration.activation --url postgresql+psycopg2://... --customers N`
 
 
+def synthetic_segment_id(number: int) -> str:
+    """The stable text id of the n-th segment, as the segmentation names them ("seg_01")."""
+    return f"seg_{number + 1:02d}"
+
+
 def synthetic_inputs(n_customers: int, seed: int = 0, segments: int = 6) -> Inputs:
     """Segments, customers and playbooks for n customers (for benchmarks and demos)."""
     rng = np.random.default_rng(seed)
     keys = [f"c{i:07d}" for i in range(n_customers)]
-    segment_ids = rng.integers(0, segments, n_customers)
+    numbers = rng.integers(0, segments, n_customers)
     customers = pd.DataFrame(
         {
             "customer_key": keys,
@@ -744,7 +829,7 @@ def synthetic_inputs(n_customers: int, seed: int = 0, segments: int = 6) -> Inpu
     )
     profiles = pd.DataFrame(
         {
-            "segment_id": range(segments),
+            "segment_id": [synthetic_segment_id(s) for s in range(segments)],
             "segment_name": [f"segment_{s}" for s in range(segments)],
             "playbook_action": [f"Playbook {s}" for s in range(segments)],
             "create_csm_task": [s % 3 == 0 for s in range(segments)],
@@ -753,8 +838,8 @@ def synthetic_inputs(n_customers: int, seed: int = 0, segments: int = 6) -> Inpu
     assigned = pd.DataFrame(
         {
             "customer_key": keys,
-            "segment_id": segment_ids,
-            "segment_name": [f"segment_{s}" for s in segment_ids],
+            "segment_id": [synthetic_segment_id(s) for s in numbers],
+            "segment_name": [f"segment_{s}" for s in numbers],
             "confidence": rng.random(n_customers),
             "margin": rng.random(n_customers),
             "model_version": "bench-v1",
@@ -803,13 +888,15 @@ def benchmark(url: str, n_customers: int = 100_000, changed_share: float = 0.01)
 
 
 def _move_customers(inputs: Inputs, share: float) -> Inputs:
-    """A copy where `share` of the customers moved to the next segment."""
+    """A copy where `share` of the customers moved to the next segment (in profile order)."""
     segments = inputs.segments.copy()
     n_moved = int(len(segments) * share)
     moved = segments.sample(n=n_moved, random_state=1).index
-    count = len(inputs.profiles)
-    segments.loc[moved, "segment_id"] = (segments.loc[moved, "segment_id"] + 1) % count
-    segments.loc[moved, "segment_name"] = "segment_" + segments.loc[moved, "segment_id"].astype(str)
+    ids = inputs.profiles["segment_id"].tolist()
+    names = dict(zip(ids, inputs.profiles["segment_name"], strict=True))
+    following = {sid: ids[(i + 1) % len(ids)] for i, sid in enumerate(ids)}
+    segments.loc[moved, "segment_id"] = segments.loc[moved, "segment_id"].map(following)
+    segments.loc[moved, "segment_name"] = segments.loc[moved, "segment_id"].map(names)
     segments.loc[moved, "assigned_at"] = pd.Timestamp("2026-02-01", tz="UTC")
     return Inputs(segments, inputs.customers, inputs.profiles)
 

@@ -17,6 +17,8 @@ UPSTREAM = [
     dg.AssetKey(["segmentation", "customer_segments"]),
     dg.AssetKey(["segmentation", "segment_profiles"]),
     dg.AssetKey(["marts", "dim_customers"]),
+    # The published (anti-flapping) segment of the latest run is what gets synced.
+    dg.AssetKey(["monitoring", "segment_membership_history"]),
 ]
 
 

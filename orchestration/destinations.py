@@ -32,7 +32,7 @@ crm_accounts = sa.Table(
     crm_metadata,
     sa.Column("account_id", sa.String(64), primary_key=True),
     sa.Column("account_name", sa.String(255)),
-    sa.Column("segment_id", sa.Integer),
+    sa.Column("segment_id", sa.String(64)),  # stable text ids such as "seg_01"
     sa.Column("segment_name", sa.String(255)),
     sa.Column("playbook_action", sa.Text),
     sa.Column("model_version", sa.String(64)),
@@ -47,7 +47,7 @@ csm_tasks = sa.Table(
     sa.Column("idempotency_key", sa.String(255), nullable=False, unique=True),
     sa.Column("account_id", sa.String(64)),
     sa.Column("customer_key", sa.String(64), nullable=False),
-    sa.Column("segment_id", sa.Integer),
+    sa.Column("segment_id", sa.String(64)),  # stable text ids such as "seg_01"
     sa.Column("segment_name", sa.String(255)),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("written_by", sa.String(64), nullable=False),

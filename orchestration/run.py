@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from dagster import DagsterInstance
+from dagster import AssetCheckSeverity, DagsterInstance
 
 from orchestration import settings
 from orchestration.warehouse import connect, table_exists
@@ -78,13 +78,14 @@ def main() -> int:
     job = defs.resolve_job_def(FULL_REFRESH_JOB)
     result = job.execute_in_process(instance=DagsterInstance.get(), raise_on_error=False)
     print_summary()
-    failed_checks = [
-        evaluation
-        for evaluation in result.get_asset_check_evaluations()
-        if not evaluation.passed
-    ]
-    for evaluation in failed_checks:
-        print(f"check failed: {evaluation.asset_key.to_user_string()} / {evaluation.check_name}")
+    evaluations = result.get_asset_check_evaluations()
+    warnings = [e for e in evaluations if not e.passed and e.severity == AssetCheckSeverity.WARN]
+    failures = [e for e in evaluations if not e.passed and e.severity == AssetCheckSeverity.ERROR]
+    print(f"\nChecks: {len(evaluations) - len(warnings) - len(failures)} passed, "
+          f"{len(warnings)} warnings, {len(failures)} failed")
+    for label, found in (("warning", warnings), ("FAILED", failures)):
+        for evaluation in found:
+            print(f"  {label}: {evaluation.asset_key.to_user_string()} / {evaluation.check_name}")
     if not result.success:
         print("\nThe run did not fully succeed: see the steps above or the Dagster UI.", file=sys.stderr)
         return 1

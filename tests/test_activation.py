@@ -6,6 +6,7 @@ collects the same tests against a real PostgreSQL server by overriding that fixt
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import dagster as dg
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from ml_assets import history
 from orchestration import activation, destinations, warehouse
 from orchestration.activation import BlastRadiusExceeded, Inputs, SyncOptions
 from orchestration.activation_assets import activation_assets
@@ -22,18 +24,19 @@ from orchestration.resources import WarehouseResource
 CUSTOMERS = 20
 CRM_KNOWN = 18  # A00..A17 exist in the CRM; c18's account A18 does not; c19 has no account
 # The second name exercises quoting and COPY escaping (quote, tab, backslash, pipe).
+SEGMENT_IDS = ["seg_01", "seg_02", "seg_03"]  # stable text ids, as the segmentation writes them
 SEGMENT_NAMES = ["Champions", 'At risk: "renewal"\t\\ due | soon', "Dormant"]
 PLAYBOOKS = ["Call within a week", "Send renewal offer", "Win-back email"]
 ASSIGNED_AT = pd.Timestamp("2026-03-01 08:00", tz="UTC")
 
 
 def make_inputs() -> Inputs:
-    """20 customers in 3 segments; even customers consent to marketing; segment 0 asks for tasks."""
+    """20 customers in 3 segments; even customers consent to marketing; seg_01 asks for tasks."""
     ids = range(CUSTOMERS)
     segments = pd.DataFrame(
         {
             "customer_key": [f"c{i:02d}" for i in ids],
-            "segment_id": [i % 3 for i in ids],
+            "segment_id": [SEGMENT_IDS[i % 3] for i in ids],
             "segment_name": [SEGMENT_NAMES[i % 3] for i in ids],
             "confidence": 0.9,
             "margin": 0.4,
@@ -52,7 +55,7 @@ def make_inputs() -> Inputs:
     )
     profiles = pd.DataFrame(
         {
-            "segment_id": [0, 1, 2],
+            "segment_id": SEGMENT_IDS,
             "segment_name": SEGMENT_NAMES,
             "playbook_action": PLAYBOOKS,
             "create_csm_task": [True, False, False],
@@ -77,11 +80,12 @@ def update_inputs(path: Path, edit) -> None:
     write_inputs(path, inputs)
 
 
-def move(inputs: Inputs, customer: str, segment_id: int) -> None:
+def move(inputs: Inputs, customer: str, segment: int) -> None:
+    """Assign the customer to the segment-th segment (0: seg_01)."""
     frame = inputs.segments
     row = frame["customer_key"] == customer
-    frame.loc[row, "segment_id"] = segment_id
-    frame.loc[row, "segment_name"] = SEGMENT_NAMES[segment_id]
+    frame.loc[row, "segment_id"] = SEGMENT_IDS[segment]
+    frame.loc[row, "segment_name"] = SEGMENT_NAMES[segment]
 
 
 def set_consent(inputs: Inputs, customer: str, consent: bool | None) -> None:
@@ -224,8 +228,8 @@ def test_first_sync_writes_each_destination(wh: Path, crm: str) -> None:
         "skipped": 1,
     }
     fields = crm_fields(crm)
-    assert fields["A00"] == (0, "Champions", "Call within a week", "v1")
-    assert fields["A01"] == (1, SEGMENT_NAMES[1], "Send renewal offer", "v1")
+    assert fields["A00"] == ("seg_01", "Champions", "Call within a week", "v1")
+    assert fields["A01"] == ("seg_02", SEGMENT_NAMES[1], "Send renewal offer", "v1")
     assert "A18" not in fields  # update-only: the sync never creates CRM accounts
     assert query(crm, "select account_name from crm_accounts where account_id = 'A05'") == [
         ("Account 5",)
@@ -242,7 +246,7 @@ def test_first_sync_writes_each_destination(wh: Path, crm: str) -> None:
     assert results["marketing_audiences"].counts["inserted"] == len(consenting)
 
     tasks = query(crm, "select idempotency_key, account_id from csm_tasks order by idempotency_key")
-    assert tasks == [(f"c{i:02d}:0:v1", f"A{i:02d}") for i in range(0, 19, 3)]
+    assert tasks == [(f"c{i:02d}:seg_01:v1", f"A{i:02d}") for i in range(0, 19, 3)]
 
     crm_ledger = ledger(wh, results["crm_account_fields"].run_id)
     assert crm_ledger["status"].value_counts().to_dict() == {"ok": CRM_KNOWN, "skipped": 1}
@@ -265,7 +269,7 @@ def test_incremental_sync_writes_only_changes(wh: Path, crm: str) -> None:
     crm_run = results["crm_account_fields"]
     assert crm_run.counts["updated"] == 2 and crm_run.unchanged == CRM_KNOWN - 2
     assert ledger(wh, crm_run.run_id)["key"].tolist() == ["A01", "A02", "A18"]  # A18: skipped
-    assert crm_fields(crm)["A02"] == (1, SEGMENT_NAMES[1], "Send renewal offer", "v1")
+    assert crm_fields(crm)["A02"] == ("seg_02", SEGMENT_NAMES[1], "Send renewal offer", "v1")
 
     audience_run = results["marketing_audiences"]
     assert audience_run.counts == {
@@ -280,7 +284,10 @@ def test_incremental_sync_writes_only_changes(wh: Path, crm: str) -> None:
     assert (SEGMENT_NAMES[1], "c02@example.com", WRITTEN_BY) in audience(crm)
 
     assert results["csm_tasks"].counts["inserted"] == 1
-    assert query(crm, "select count(*) from csm_tasks where idempotency_key = 'c01:0:v1'") == [(1,)]
+    key = "c01:seg_01:v1"
+    assert query(crm, "select count(*) from csm_tasks where idempotency_key = :key", key=key) == [
+        (1,)
+    ]
 
 
 def test_rerun_writes_nothing_and_tasks_are_created_once(wh: Path, crm: str) -> None:
@@ -347,9 +354,10 @@ def test_consent_is_respected(wh: Path, crm: str) -> None:
 
 
 def test_null_does_not_overwrite_a_populated_crm_field(wh: Path, crm: str) -> None:
-    with warehouse.connect(wh) as con:  # segment 0 has no playbook in this model
+    with warehouse.connect(wh) as con:  # seg_01 has no playbook in this model
         con.execute(
-            "update segmentation.segment_profiles set playbook_action = null where segment_id = 0"
+            "update segmentation.segment_profiles set playbook_action = null "
+            "where segment_id = 'seg_01'"
         )
     execute(
         crm,
@@ -357,13 +365,13 @@ def test_null_does_not_overwrite_a_populated_crm_field(wh: Path, crm: str) -> No
     )
 
     sync(wh, crm, "crm_account_fields")
-    assert crm_fields(crm)["A03"] == (0, "Champions", "Exec sponsor call", "v1")
-    assert crm_fields(crm)["A00"] == (0, "Champions", None, "v1")
+    assert crm_fields(crm)["A03"] == ("seg_01", "Champions", "Exec sponsor call", "v1")
+    assert crm_fields(crm)["A00"] == ("seg_01", "Champions", None, "v1")
 
     with warehouse.connect(wh) as con:
         con.execute("delete from activation.sync_state")
     sync(wh, crm, "crm_account_fields", overwrite_nulls=True, allow_large_changes=True)
-    assert crm_fields(crm)["A03"] == (0, "Champions", None, "v1")
+    assert crm_fields(crm)["A03"] == ("seg_01", "Champions", None, "v1")
 
 
 def test_failed_batch_leaves_no_partial_batch_and_a_rerun_converges(wh: Path, crm: str) -> None:
@@ -408,7 +416,77 @@ def test_blast_radius_guard_trips_and_can_be_overridden(wh: Path, crm: str) -> N
 
     result = sync(wh, crm, "crm_account_fields", allow_large_changes=True)
     assert result.counts["updated"] == 10
-    assert crm_fields(crm)["A00"][0] == 1
+    assert crm_fields(crm)["A00"][0] == "seg_02"
+
+
+def record_history_run(
+    wh: Path, run_id: str, day: int, raw: dict[str, str], published: dict[str, str]
+) -> pd.Timestamp:
+    """Store a scoring run: everyone in their make_inputs() segment except the given overrides."""
+    base = {f"c{i:02d}": SEGMENT_IDS[i % 3] for i in range(CUSTOMERS)}
+    scored_at = pd.Timestamp("2026-03-01 08:00") + pd.Timedelta(days=day)
+    run = pd.DataFrame(
+        {
+            "customer_key": list(base),
+            "raw_segment_id": [raw.get(key, segment) for key, segment in base.items()],
+            "published_segment_id": [published.get(key, seg) for key, seg in base.items()],
+            "margin": 0.4,
+        }
+    )
+    with warehouse.connect(wh) as con:
+        history.record_run(con, run_id, "v1", scored_at, run)
+    return scored_at
+
+
+def test_published_segment_of_the_latest_run_is_synced(wh: Path, crm: str) -> None:
+    # An older run put c06 in seg_03; the latest one has it back in seg_01.
+    record_history_run(wh, "v1@1", 0, raw={"c06": "seg_03"}, published={"c06": "seg_03"})
+    # Latest run: c00 is a boundary customer whose raw move to seg_02 is held by anti-flapping,
+    # c03 really moved to seg_02. customer_segments holds the raw assignment.
+    moved = {"c00": "seg_02", "c03": "seg_02"}
+    scored_at = record_history_run(wh, "v1@2", 1, raw=moved, published={"c03": "seg_02"})
+
+    def edit(inputs: Inputs) -> None:
+        move(inputs, "c00", 1)
+        move(inputs, "c03", 1)
+        inputs.segments["segment_name"] = "stale name"  # names come from segment_profiles
+
+    update_inputs(wh, edit)
+    sync_all(wh, crm)
+
+    fields = crm_fields(crm)
+    assert fields["A00"] == ("seg_01", "Champions", "Call within a week", "v1")  # held
+    assert fields["A03"] == ("seg_02", SEGMENT_NAMES[1], "Send renewal offer", "v1")
+    assert fields["A06"] == ("seg_01", "Champions", "Call within a week", "v1")  # latest run
+    updated_at = query(crm, "select segment_updated_at from crm_accounts where account_id = 'A00'")
+    assert pd.Timestamp(updated_at[0][0]).tz_localize(None) == scored_at
+    assert ("Champions", "c00@example.com", WRITTEN_BY) in audience(crm)
+    tasks = {key for (key,) in query(crm, "select idempotency_key from csm_tasks")}
+    assert "c00:seg_01:v1" in tasks and not any(key.startswith("c03:") for key in tasks)
+
+    # The next run publishes c00's move: exactly that change reaches the CRM.
+    record_history_run(wh, "v1@3", 2, raw=moved, published=moved)
+    result = sync(wh, crm, "crm_account_fields")
+    assert result.counts["updated"] == 1
+    assert crm_fields(crm)["A00"] == ("seg_02", SEGMENT_NAMES[1], "Send renewal offer", "v1")
+
+
+def test_assignments_fall_back_to_raw_segments_without_history() -> None:
+    inputs = make_inputs()
+    raw = activation.assignments(inputs)
+    assert raw["segment_id"].tolist() == inputs.segments["segment_id"].tolist()
+    run = pd.DataFrame(
+        {
+            "customer_key": ["c00", "c01"],
+            "model_version": "v2",
+            "scored_at": pd.Timestamp("2026-04-01"),
+            "raw_segment_id": ["seg_02", "seg_02"],
+            "published_segment_id": ["seg_01", None],  # c01: not published, not synced
+        }
+    )
+    published = activation.assignments(dataclasses.replace(inputs, published=run))
+    assert published[["customer_key", "segment_id"]].values.tolist() == [["c00", "seg_01"]]
+    assert published["confidence"].tolist() == [0.9]  # from customer_segments
 
 
 def test_dry_run_writes_nothing(wh: Path, crm: str) -> None:
@@ -432,6 +510,28 @@ def test_dry_run_writes_nothing(wh: Path, crm: str) -> None:
 
 # --------------------------------------------------------------------------------------------
 # Embedded-only: pure helpers, defaults and the Dagster assets
+
+
+def test_sync_state_is_kept_per_destination_database(wh: Path, tmp_path: Path) -> None:
+    first = seed_crm(f"sqlite:///{tmp_path / 'first.sqlite'}")
+    assert sync(wh, first, "marketing_audiences").counts["inserted"] == 10
+    # Another database starts from its own (empty) state, not from what the first one got.
+    other = f"sqlite:///{tmp_path / 'other.sqlite'}"
+    assert sync(wh, other, "marketing_audiences").counts["inserted"] == 10
+    assert len(audience(other)) == 10
+    assert sync(wh, first, "marketing_audiences").rows_written == 0
+    with warehouse.connect(wh) as con:
+        targets = con.execute("select distinct target from activation.sync_state").fetchall()
+    assert sorted(targets) == [(first,), (other,)]
+
+
+def test_state_of_an_older_version_is_adopted(wh: Path, crm: str) -> None:
+    sync(wh, crm, "crm_account_fields")
+    with warehouse.connect(wh) as con:  # as written before the target column existed
+        for table in ("sync_state", "sync_ledger"):
+            con.execute(f"alter table activation.{table} drop column target")
+    result = sync(wh, crm, "crm_account_fields")
+    assert result.rows_written == 0 and result.unchanged == CRM_KNOWN
 
 
 def test_plan_mirror_diff() -> None:

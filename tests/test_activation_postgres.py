@@ -31,6 +31,7 @@ from test_activation import (  # noqa: F401 - collected here against PostgreSQL
     test_first_sync_writes_each_destination,
     test_incremental_sync_writes_only_changes,
     test_null_does_not_overwrite_a_populated_crm_field,
+    test_published_segment_of_the_latest_run_is_synced,
     test_rerun_writes_nothing_and_tasks_are_created_once,
     test_tracked_mirror_leaves_foreign_rows_alone,
     wh,
