@@ -50,6 +50,17 @@ def _consented(warehouse: WarehouseResource, attributes: pd.DataFrame) -> pd.Ser
     return analytics_consent_mask(dim_customers, attributes["customer_key"])
 
 
+def _behavioural(names: list[str], catalog: pd.DataFrame) -> list[str]:
+    """The attributes among `names` that describe behaviour (the ones consent protects)."""
+    behavioural = set(catalog.loc[catalog["behavioural"], "attribute_name"])
+    return [name for name in names if name in behavioural]
+
+
+def _informative(attributes: pd.DataFrame, names: list[str]) -> list[str]:
+    """Attributes that vary in this data: an absent source's columns carry no behaviour at all."""
+    return [n for n in names if n in attributes and attributes[n].nunique(dropna=True) > 1]
+
+
 class SegmentationConfig(Config):
     """How segments are discovered; every field is editable in the launchpad."""
 
@@ -191,10 +202,17 @@ def segment_model(
         **governed.excluded,
         **{name: "excluded in the segmentation config" for name in config.excluded_attributes},
     }
-    consented = _consented(warehouse, attributes)
-    context.log.info(
-        f"{int(consented.sum())} of {len(consented)} customers have analytics consent and are clustered"
-    )
+    # Consent protects behavioural attributes: when the data has any to cluster on, customers
+    # without analytics consent are left out; data without behaviour (e.g. invoices only) is not
+    # gated, so a business with no product tracking or consent ledger can still segment on value.
+    allowed = catalog.loc[catalog["segmentation_policy"] == "allowed", "attribute_name"].tolist()
+    behaviour = _informative(attributes, _behavioural([a for a in allowed if a not in excluded], catalog))
+    consented = _consented(warehouse, attributes) if behaviour else None
+    if consented is not None:
+        context.log.info(
+            f"{int(consented.sum())} of {len(consented)} customers have analytics consent and are "
+            "clustered"
+        )
     try:
         model = train_segment_model(
             attributes,
@@ -288,7 +306,8 @@ def customer_segments(
     model = _load_model(model_store)
     (attributes,) = _read_marts(warehouse, "customer_attributes")
     # Behaviour of customers without analytics consent is never scored: they get no segment.
-    attributes = attributes[_consented(warehouse, attributes)]
+    if _behavioural([c["attribute"] for c in model.chosen], model.catalog):
+        attributes = attributes[_consented(warehouse, attributes)]
     assigned = model.assign(attributes).assign(assigned_at=datetime.now(UTC).replace(tzinfo=None))
     _write(warehouse, {"customer_segments": assigned})
     sizes = (

@@ -3,9 +3,14 @@
 Also home of the fitted `SegmentModel` artifact and `train_segment_model`, the pure pipeline
 (features -> selection -> stable ids -> names -> assigner) the Dagster asset wraps.
 
-The confidence is the posterior of the nearest segment under equal-weight spherical Gaussians
-around the centroids, with the variance estimated from the training rows; the margin is the gap
-between the best and the second-best posterior (near 0: the customer sits on a boundary).
+With d1 and d2 the distances to the nearest and the second-nearest centroid in the fitted space,
+the margin is (d2 - d1) / (d2 + d1): 0 on the boundary between two segments, towards 1 at a
+centroid. It is scale-free, so one cut-off (anti-flapping's min_margin) means the same for every
+model. The confidence is the softmax posterior over -distance / temperature, with the temperature
+the spread (standard deviation) of the training rows' distances to their own centroid: a customer
+one typical spread closer to its segment than to the next is e times likelier in it. (A Gaussian
+posterior on squared distances saturates at 1 for nearly everyone once there are a few dozen
+features.)
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from ml_assets.selection import SelectionConfig, centroids_of, select_model
 @dataclass
 class SegmentAssigner:
     centroids: np.ndarray  # (k, features), row i is segment label i
-    temperature: float  # 2 * sigma^2 of the spherical Gaussian around each centroid
+    temperature: float  # spread (std) of the training rows' distances to their centroid
 
     def squared_distances(self, X: np.ndarray) -> np.ndarray:
         c_sq = (self.centroids**2).sum(axis=1)
@@ -40,15 +45,18 @@ class SegmentAssigner:
         confidence = np.empty(len(X))
         margin = np.empty(len(X))
         for start in range(0, len(X), batch):
-            d2 = self.squared_distances(X[start : start + batch])
-            logits = -(d2 - d2.min(axis=1, keepdims=True)) / self.temperature
-            posterior = np.exp(logits)
-            posterior /= posterior.sum(axis=1, keepdims=True)
-            top2 = np.sort(posterior, axis=1)[:, -2:] if posterior.shape[1] > 1 else None
-            part = slice(start, start + len(d2))
-            labels[part] = d2.argmin(axis=1)
-            confidence[part] = posterior.max(axis=1)
-            margin[part] = top2[:, 1] - top2[:, 0] if top2 is not None else 1.0
+            d = np.sqrt(self.squared_distances(X[start : start + batch]))
+            part = slice(start, start + len(d))
+            labels[part] = d.argmin(axis=1)
+            posterior = np.exp(-(d - d.min(axis=1, keepdims=True)) / self.temperature)
+            confidence[part] = 1.0 / posterior.sum(axis=1)  # the nearest has posterior weight 1
+            if d.shape[1] > 1:
+                nearest_two = np.sort(d, axis=1)[:, :2]
+                total = nearest_two.sum(axis=1)
+                gap = nearest_two[:, 1] - nearest_two[:, 0]
+                margin[part] = np.divide(gap, total, out=np.ones_like(gap), where=total > 0)
+            else:
+                margin[part] = 1.0
         return labels, confidence, margin
 
 
@@ -58,9 +66,8 @@ def fit_assigner(
     """Centroids (given, or the label means) and the within-segment spread of the training rows."""
     k = int(labels.max()) + 1 if centroids is None else len(centroids)
     centroids = centroids_of(X, labels, k) if centroids is None else centroids
-    within = ((X - centroids[labels]) ** 2).sum(axis=1).mean() if len(X) else 1.0
-    temperature = max(2.0 * float(within) / max(X.shape[1], 1), 1e-9)
-    return SegmentAssigner(centroids=centroids, temperature=temperature)
+    within = np.sqrt(((X - centroids[labels]) ** 2).sum(axis=1)).std() if len(X) > 1 else 1.0
+    return SegmentAssigner(centroids=centroids, temperature=max(float(within), 1e-9))
 
 
 def holdout_accuracy(

@@ -6,10 +6,14 @@ categorical, its measured quality passes the threshold, it varies, and governanc
 it. Every attribute that is not used is recorded with the reason, so the choice can be audited.
 
 Business data is skewed (a few customers hold most of the revenue and events), so heavy-tailed
-non-negative amounts and counts get log1p, every numeric column is robust-scaled (median / IQR)
-and clipped, missing values are imputed with the median plus a missing indicator when enough
-values are missing, and categoricals are one-hot encoded over their frequent levels with a
-reduced weight so a single firmographic cannot dominate the distances.
+non-negative amounts and counts get log1p, and so do values spanning orders of magnitude (tenure:
+three weeks vs five years differ far more than five vs six years). Every numeric column is
+robust-scaled (median / IQR) and clipped, missing values are imputed with the median plus a
+missing indicator when enough values are missing, and categoricals are one-hot encoded over
+their frequent levels with a reduced weight so a single firmographic cannot dominate the
+distances. Attribute groups are weighted too (`FeatureConfig.group_weights`): firmographics
+weigh half by default, because they describe who a customer is and do not change when its
+behaviour does.
 """
 
 from __future__ import annotations
@@ -39,6 +43,13 @@ class FeatureConfig:
     min_category_share: float = 0.02  # levels rarer than this are grouped as other
     categorical_weight: float = 0.5  # weight of one-hot and indicator columns vs numeric ones
     clip: float = 5.0  # robust-scaled values are clipped to [-clip, clip]
+    # Non-negative values whose 90th percentile is this many times a positive 10th percentile
+    # span orders of magnitude (tenure: 3 weeks vs 5 years) and are compared on ratios: log1p.
+    range_ratio: float = 10.0
+    # Weight of attribute groups (catalog `attribute_group`) in the distances; groups not listed
+    # weigh 1. Firmographics describe who a customer is and barely change, so at full weight they
+    # would pin a customer to its old segment after its behaviour has moved on.
+    group_weights: tuple[tuple[str, float], ...] = (("firmographic", 0.5),)
 
 
 @dataclass
@@ -53,19 +64,22 @@ class ColumnSpec:
     scale: float = 1.0
     missing_indicator: bool = False
     levels: list[str] = field(default_factory=list)  # categorical levels kept (plus other)
+    weight: float = 1.0  # the attribute group's weight, applied to all its columns
 
     @property
     def transform(self) -> str:
         """A short human-readable description of the transform, for metadata."""
+        group_weight = f", group weight {self.weight:g}" if self.weight != 1.0 else ""
         if self.kind == "categorical":
-            return f"one-hot ({len(self.levels)} levels + other)"
+            return f"one-hot ({len(self.levels)} levels + other)" + group_weight
         if self.kind == "boolean":
-            return "0/1, weighted" + (", missing indicator" if self.missing_indicator else "")
+            indicator = ", missing indicator" if self.missing_indicator else ""
+            return "0/1, weighted" + indicator + group_weight
         steps = ["log1p"] if self.log else []
         steps += ["median impute", "robust scale"]
         if self.missing_indicator:
             steps.append("missing indicator")
-        return ", ".join(steps)
+        return ", ".join(steps) + group_weight
 
     def column_names(self) -> list[str]:
         if self.kind == "categorical":
@@ -94,7 +108,7 @@ class FeatureTransformer:
     def transform(self, attributes: pd.DataFrame) -> np.ndarray:
         """Matrix of shape (rows, features); attributes missing from the frame count as missing."""
         blocks = [
-            self._column(spec, _column_or_missing(attributes, spec.attribute))
+            self._column(spec, _column_or_missing(attributes, spec.attribute)) * spec.weight
             for spec in self.specs
         ]
         if not blocks:
@@ -171,11 +185,14 @@ def _fit_numeric(
         return "no variance (constant or absent source)"
     if missing_share > config.max_missing_share:
         return f"missing for {missing_share:.0%} of customers (> {config.max_missing_share:.0%})"
+    p10, p90 = np.percentile(present, [10, 90])
     log = bool(
         kind == "numeric"
         and (unit or "").lower() not in BOUNDED_UNITS
         and present.min() >= 0
-        and present.skew() > config.skew_threshold
+        and (
+            present.skew() > config.skew_threshold or (p10 > 0 and p90 >= config.range_ratio * p10)
+        )
     )
     transformed = np.log1p(present.to_numpy(dtype=float)) if log else present.to_numpy(dtype=float)
     median = float(np.median(transformed))
@@ -239,6 +256,7 @@ def build_feature_matrix(
     if quality is not None and not quality.empty:
         scores = dict(zip(quality["attribute_name"], quality["quality_score"], strict=False))
 
+    weights = dict(config.group_weights)
     specs: list[ColumnSpec] = []
     dropped: list[dict] = []
     documented = set(catalog["attribute_name"])
@@ -273,6 +291,7 @@ def build_feature_matrix(
             if isinstance(spec, str):
                 reason = spec
             else:
+                spec.weight = weights.get(str(meta.get("attribute_group") or ""), 1.0)
                 specs.append(spec)
                 continue
         dropped.append({"attribute": name, "reason": reason})

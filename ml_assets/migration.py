@@ -15,6 +15,10 @@ import pandas as pd
 
 from ml_assets.stability import match_labels
 
+# Margin (ml_assets.assignment: (d2 - d1) / (d2 + d1)) below which a customer sits on the boundary
+# of two segments: 0.05 means the two nearest centroids are within about 10% of the same distance.
+BOUNDARY_MARGIN = 0.05
+
 FLOW_COLUMNS = [
     "from_segment",
     "to_segment",
@@ -131,18 +135,38 @@ def detect_movers(
     key: str = "customer_key",
     segment: str = "segment_id",
     align_labels: bool = True,
+    boundary_margin: float = BOUNDARY_MARGIN,
 ) -> pd.DataFrame:
     """key, from_segment, to_segment, moved for customers in both runs.
 
     With align_labels the current run's labels are first matched to the previous run's (a refit
     may renumber segments), so a relabelled segment is not mistaken for a mass migration.
+
+    When both runs carry a `margin` (customer_segments.margin), a change of segment by a customer
+    whose margin is below `boundary_margin` in both runs is not a move: it sits on the boundary
+    between the two segments and measurement noise tips it either way (boundary_margin=0 turns
+    this off).
     """
-    paired = _paired(previous, current, key, segment)
+    columns = [segment, "margin"] if _has_margins(previous, current) else [segment]
+    paired = previous[[key, *columns]].merge(
+        current[[key, *columns]], on=key, suffixes=("_from", "_to")
+    )
+    paired = paired.rename(
+        columns={f"{segment}_from": "from_segment", f"{segment}_to": "to_segment"}
+    )
     if align_labels and len(paired):
         mapping = match_labels(paired["from_segment"].to_numpy(), paired["to_segment"].to_numpy())
         paired["to_segment"] = paired["to_segment"].map(mapping)
     paired["moved"] = paired["from_segment"] != paired["to_segment"]
+    if "margin" in columns and boundary_margin > 0:
+        margins = paired[["margin_from", "margin_to"]].apply(pd.to_numeric, errors="coerce")
+        on_boundary = (margins.fillna(1.0) < boundary_margin).all(axis=1)
+        paired["moved"] &= ~on_boundary
     return paired
+
+
+def _has_margins(*frames: pd.DataFrame) -> bool:
+    return all("margin" in frame.columns for frame in frames)
 
 
 def evaluate_detected_migrations(

@@ -10,7 +10,7 @@ import dagster as dg
 from pydantic import Field
 
 from orchestration import activation
-from orchestration.destinations import DestinationResource, dialect_kind
+from orchestration.destinations import DestinationResource, dialect_kind, seed_embedded_crm
 from orchestration.resources import WarehouseResource
 
 UPSTREAM = [
@@ -72,6 +72,12 @@ def _sync_asset(name: str, description: str) -> dg.AssetsDefinition:
         )
         try:
             with warehouse.connect() as con:
+                if name == "crm_account_fields" and destinations.uses_embedded_crm():
+                    accounts = con.execute(
+                        "select account_id, account_name from staging.stg_crm__accounts"
+                    ).fetchall()
+                    added = seed_embedded_crm(engine, accounts)
+                    context.log.info(f"embedded demo CRM: {added} accounts added")
                 result = activation.run_sync(
                     name,
                     con,

@@ -119,6 +119,21 @@ def ensure_tables(engine: Engine, metadata: sa.MetaData) -> None:
     metadata.create_all(engine, checkfirst=True)
 
 
+def seed_embedded_crm(engine: Engine, accounts: list[tuple[str, str | None]]) -> int:
+    """Give the embedded demo CRM the accounts a real CRM would already hold (id and name only).
+
+    The CRM sync is update-only, so without this the demo CRM would stay empty. Accounts it
+    already has are left alone; returns how many were added. Never used for a configured CRM.
+    """
+    ensure_tables(engine, crm_metadata)
+    with engine.begin() as conn:
+        known = {row[0] for row in conn.execute(sa.select(crm_accounts.c.account_id))}
+        new = [{"account_id": a, "account_name": n} for a, n in accounts if a not in known]
+        if new:
+            conn.execute(crm_accounts.insert(), new)
+    return len(new)
+
+
 def dialect_kind(url: str) -> str:
     """The Dagster kind tag of a destination URL: postgres, sqlite, ..."""
     name = sa.engine.make_url(url).get_backend_name()
@@ -136,6 +151,10 @@ class DestinationResource(ConfigurableResource):
 
     def resolved_marketing_url(self) -> str:
         return self.marketing_url or marketing_url()
+
+    def uses_embedded_crm(self) -> bool:
+        """True when no CRM was configured and the demo's SQLite file stands in for one."""
+        return not self.crm_url and not os.environ.get("CRM_DATABASE_URL")
 
     def crm_engine(self) -> Engine:
         return create_destination_engine(self.resolved_crm_url())

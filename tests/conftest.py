@@ -10,8 +10,10 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from dagster import DagsterInstance
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -76,3 +78,23 @@ def built_warehouse(loaded_warehouse, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def dbt_manifest(built_warehouse) -> Path:
     return built_warehouse.parent / "dbt_target" / "manifest.json"
+
+
+def run_full_refresh(landing: Path, root: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
+    """`make run` in-process: every asset over `landing`, with warehouse, artifacts and the
+    embedded destinations under `root`. The environment stays set (through monkeypatch) so
+    later steps of the same test see the same paths."""
+    for name, value in {
+        "WAREHOUSE_PATH": root / "warehouse.duckdb",
+        "LANDING_DIR": landing,
+        "ARTIFACTS_DIR": root / "artifacts",
+        "ACTIVATION_DIR": root,
+    }.items():
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
+    monkeypatch.delenv("MARKETING_DATABASE_URL", raising=False)
+    from orchestration.definitions import defs
+
+    instance = DagsterInstance.ephemeral()
+    result = defs.resolve_job_def("full_refresh_job").execute_in_process(instance=instance, raise_on_error=False)
+    return SimpleNamespace(root=root, landing=landing, defs=defs, instance=instance, result=result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
 from ml_assets.assignment import fit_assigner, holdout_accuracy, train_segment_model
@@ -25,6 +26,37 @@ def test_holdout_accuracy_and_confidence():
     middle = (model.centroids[0] + model.centroids[1]) / 2
     _, conf, gap = assigner.assign(middle[None, :])
     assert conf[0] < 0.6 and gap[0] < 0.05
+
+
+def test_margin_is_the_relative_gap_between_the_two_nearest_centroids():
+    from ml_assets.assignment import SegmentAssigner
+
+    assigner = SegmentAssigner(
+        centroids=np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 10.0]]), temperature=1.0
+    )
+    X = np.array([[1.0, 0.0], [2.0, 0.0], [0.0, 0.0]])  # d1, d2 = (1, 3), (2, 2), (0, 4)
+    labels, confidence, margin = assigner.assign(X)
+    np.testing.assert_array_equal(labels, [0, 0, 0])
+    np.testing.assert_allclose(margin, [0.5, 0.0, 1.0])
+    # softmax over -distance / temperature with distances 1, 3 and sqrt(101)
+    expected = 1.0 / (1.0 + np.exp(-2.0) + np.exp(-(np.sqrt(101.0) - 1.0)))
+    assert confidence[0] == pytest.approx(expected)
+    assert confidence[1] <= 0.5 < confidence[0] < confidence[2]
+
+
+def test_margins_spread_on_overlapping_segments():
+    """Margins are not all 1: customers between overlapping segments get small ones."""
+    rng = np.random.default_rng(5)
+    X, _ = synthetic_matrix(2000, 6, seed=5, k=4)
+    X = X + rng.normal(0, 1.5, size=X.shape)  # blur the segments into each other
+    labels = KMeans(n_clusters=4, n_init=2, random_state=0).fit_predict(X)
+    _, confidence, margin = fit_assigner(X, labels).assign(X)
+    assert 0.02 <= (margin < 0.2).mean() <= 0.5
+    assert np.median(margin) < 0.9 and np.median(confidence) < 0.99
+    # the two measures agree on who sits on a boundary
+    assert (
+        np.corrcoef(np.argsort(np.argsort(margin)), np.argsort(np.argsort(confidence)))[0, 1] > 0.5
+    )
 
 
 def test_trained_model_assigns_new_customers_and_keeps_ids_on_retrain():

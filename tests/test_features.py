@@ -56,12 +56,58 @@ def test_transforms_suit_skewed_data(data):
     transforms = {c["attribute"]: c["transform"] for c in fm.chosen}
     assert transforms["events_90d"].startswith("log1p")  # heavy-tailed count
     assert "log1p" not in transforms["nps_latest"]  # bounded score
-    assert transforms["industry"] == "one-hot (4 levels + other)"
     assert fm.X.shape == (400, len(fm.feature_names))
     assert np.isfinite(fm.X).all() and np.abs(fm.X).max() <= FeatureConfig().clip
-    # one-hot columns carry the categorical weight, so a firmographic cannot dominate distances
+    # one-hot columns carry the categorical weight times the firmographic group weight, so a
+    # firmographic cannot dominate distances
     industry = [i for i, n in enumerate(fm.feature_names) if n.startswith("industry=")]
-    assert set(np.unique(fm.X[:, industry])) == {0.0, FeatureConfig().categorical_weight}
+    config = FeatureConfig()
+    firmographic = dict(config.group_weights)["firmographic"]
+    assert set(np.unique(fm.X[:, industry])) == {0.0, config.categorical_weight * firmographic}
+    assert (
+        transforms["industry"] == "one-hot (4 levels + other)" + f", group weight {firmographic:g}"
+    )
+
+
+def test_values_spanning_orders_of_magnitude_get_log(data):
+    """Tenure from 3 weeks to 5 years is not skewed but is compared on ratios: log1p."""
+    attributes = data["attributes"].copy()
+    rng = np.random.default_rng(0)
+    young = rng.random(len(attributes)) < 0.2
+    attributes["tenure_days"] = np.where(
+        young, rng.integers(20, 110, len(attributes)), rng.integers(365, 2000, len(attributes))
+    )
+    assert abs(attributes["tenure_days"].skew()) < FeatureConfig().skew_threshold
+    fm = build_feature_matrix(attributes, data["catalog"], data["quality"], FeatureConfig())
+    transforms = {c["attribute"]: c["transform"] for c in fm.chosen}
+    assert transforms["tenure_days"].startswith("log1p")
+    linear = build_feature_matrix(
+        attributes, data["catalog"], data["quality"], FeatureConfig(range_ratio=np.inf)
+    )
+    assert "log1p" not in {c["attribute"]: c["transform"] for c in linear.chosen}["tenure_days"]
+
+    def gap(fm):  # distance between the oldest young account and the youngest of the rest
+        tenure = fm.X[:, fm.feature_names.index("tenure_days")]
+        return tenure[~young].min() - tenure[young].max()
+
+    # on the log scale the young accounts stand apart; on a linear one they are squashed together
+    assert gap(fm) > 2 * gap(linear) > 0
+
+
+def test_group_weights_scale_their_columns(data):
+    unweighted = build_feature_matrix(
+        data["attributes"], data["catalog"], data["quality"], FeatureConfig(group_weights=())
+    )
+    weighted = build_feature_matrix(
+        data["attributes"],
+        data["catalog"],
+        data["quality"],
+        FeatureConfig(group_weights=(("value", 0.25),)),
+    )
+    mrr = unweighted.feature_names.index("current_mrr")
+    np.testing.assert_allclose(weighted.X[:, mrr], unweighted.X[:, mrr] * 0.25)
+    events = unweighted.feature_names.index("events_90d")  # product group: untouched
+    np.testing.assert_array_equal(weighted.X[:, events], unweighted.X[:, events])
 
 
 def test_missing_values_get_median_and_indicator(data):

@@ -188,3 +188,21 @@ def test_customers_without_analytics_consent_are_not_clustered_or_scored(warehou
     assert not set(keys[:60]) & set(segments["customer_key"])
     metadata = result.asset_materializations_for_node("segmentation__segment_model")[0].metadata
     assert metadata["dagster/row_count"].value == 540  # the model was trained on consented rows only
+
+
+def test_data_without_behaviour_is_not_consent_gated(warehouse, tmp_path):
+    """Invoices-only data (no product, email or support source): consent protects nothing there."""
+    path, manifest, data = warehouse
+    attributes = data["attributes"].copy()
+    behavioural = data["catalog"].loc[data["catalog"]["behavioural"], "attribute_name"]
+    attributes[list(behavioural)] = 0  # the absent sources' zero-filled columns
+    with connect(path) as con:
+        replace_table(con, "marts", "customer_attributes", attributes)
+        replace_table(con, "marts", "dim_customers", _dim_customers(attributes["customer_key"], unconsented=600))
+    result = _run(path, manifest, tmp_path / "models")
+    assert result.success
+    with connect(path, read_only=True) as con:
+        segments = read_table(con, "segmentation", "customer_segments")
+        features = read_table(con, "segmentation", "feature_matrix_columns")
+    assert len(segments) == 600
+    assert not set(features.loc[features["used"], "attribute"]) & set(behavioural)
