@@ -109,11 +109,15 @@ def segment_composition(warehouse: WarehouseResource) -> MaterializeResult:
         else:
             audit = governance.segment_composition_audit(segments, custom, protected)
         replace_table(con, "governance", "segment_composition", audit)
+    # No protected attribute in the data (e.g. no CRM custom attributes): nothing to summarise.
     summary = (
         audit.groupby(["segment_id", "segment_name", "protected_attribute"])["max_abs_deviation"]
         .first()
+        .astype(float)
         .round(3)
         .reset_index()
+        if len(audit)
+        else audit
     )
     return MaterializeResult(
         metadata={
