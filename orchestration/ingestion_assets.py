@@ -204,7 +204,7 @@ def _known(warehouse: WarehouseResource) -> KnownFiles:
     """The ledger's view, read in a short read-only connection (none when no warehouse yet)."""
     if not warehouse.file.exists():
         return KnownFiles(set(), set())
-    with warehouse.connect(read_only=True) as con:
+    with warehouse.connect(read_only=True, wait_seconds=0) as con:  # busy: skip this tick
         return known_files(con)
 
 
@@ -212,7 +212,9 @@ def _known(warehouse: WarehouseResource) -> KnownFiles:
     name="landing_sensor",
     minimum_interval_seconds=30,
     target=AssetSelection.assets(*(raw_asset_key(t) for t in RAW_TABLES)),
-    default_status=DefaultSensorStatus.STOPPED,
+    # On by default so dropped files flow without clicks. Its read-only look at the ledger takes
+    # milliseconds, and writers (warehouse.connect, the dbt profile's retries) wait out that lock.
+    default_status=DefaultSensorStatus.RUNNING,
     description="Starts ingestion of the raw tables whose landing folders hold new files.",
 )
 def landing_sensor(

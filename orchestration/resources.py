@@ -25,8 +25,10 @@ class WarehouseResource(ConfigurableResource):
         return Path(self.path) if self.path else settings.warehouse_path()
 
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        with warehouse.connect(self.file, read_only=read_only) as con:
+    def connect(
+        self, read_only: bool = False, wait_seconds: float = warehouse.LOCK_WAIT_SECONDS
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        with warehouse.connect(self.file, read_only=read_only, wait_seconds=wait_seconds) as con:
             yield con
 
 

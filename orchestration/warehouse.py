@@ -6,6 +6,7 @@ duration of one unit of work and closes it; nothing holds a connection between s
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,13 +16,35 @@ import pandas as pd
 
 from orchestration import settings
 
+LOCK_WAIT_SECONDS = 20.0
+
+
+def _open(db_path: Path, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyConnection:
+    """duckdb.connect, waiting while another process briefly holds the file's lock.
+
+    Inside Dagster the `duckdb` pool serialises writers, but a sensor's read or a `make docs`
+    can hold the file for a moment; waiting a little beats failing a run over it.
+    """
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(db_path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
 
 @contextmanager
-def connect(path: Path | str | None = None, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    path: Path | str | None = None, read_only: bool = False, wait_seconds: float = LOCK_WAIT_SECONDS
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse (creating its folder) and always close it afterwards."""
     db_path = Path(path) if path is not None else settings.warehouse_path()
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db_path), read_only=read_only)
+    con = _open(db_path, read_only, wait_seconds)
     try:
         yield con
     finally:
