@@ -30,7 +30,7 @@ from ml_assets.governance import analytics_consent_mask, governance_exclusions
 from ml_assets.migration import detect_movers, evaluate_detected_migrations
 from ml_assets.selection import SelectionConfig
 from orchestration.warehouse import connect, read_table
-from tests.conftest import run_dbt
+from conftest import run_dbt
 
 DEMO_ACCOUNTS = 5_000
 DEMO_SEED = 42
