@@ -206,7 +206,8 @@ def segment_model(
     # without analytics consent are left out; data without behaviour (e.g. invoices only) is not
     # gated, so a business with no product tracking or consent ledger can still segment on value.
     allowed = catalog.loc[catalog["segmentation_policy"] == "allowed", "attribute_name"].tolist()
-    behaviour = _informative(attributes, _behavioural([a for a in allowed if a not in excluded], catalog))
+    candidates = [name for name in allowed if name not in excluded]
+    behaviour = _informative(attributes, _behavioural(candidates, catalog))
     consented = _consented(warehouse, attributes) if behaviour else None
     if consented is not None:
         context.log.info(

@@ -30,7 +30,9 @@ def default_manifest_path() -> Path:
     return settings.DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
-def load_attribute_catalog(manifest_path: Path | str, model_name: str = ATTRIBUTES_MODEL) -> pd.DataFrame:
+def load_attribute_catalog(
+    manifest_path: Path | str, model_name: str = ATTRIBUTES_MODEL
+) -> pd.DataFrame:
     """One row per documented column of the model: name, description and the catalog meta fields."""
     manifest = json.loads(Path(manifest_path).read_text())
     node = next(

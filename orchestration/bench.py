@@ -1,4 +1,4 @@
-"""`make bench`: time each pipeline stage at a chosen scale; print wall time, rows/s and peak memory.
+"""`make bench`: time each pipeline stage at a chosen scale: wall time, rows/s and peak memory.
 
 Each stage runs in a fresh child process so its peak memory (ru_maxrss, including the dbt
 subprocess for the dbt stage) is its own. Stages run in order and share a work folder:
@@ -69,9 +69,19 @@ def dbt_stage(workdir: Path, accounts: int) -> int:
     }
     dbt = Path(sys.executable).parent / "dbt"
     subprocess.run(
-        [str(dbt), "build", "--exclude", "tag:reporting", "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR)],
-        check=True, env=env, cwd=DBT_PROJECT_DIR,
+        [
+            str(dbt),
+            "build",
+            "--exclude",
+            "tag:reporting",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
+        check=True,
+        env=env,
+        cwd=DBT_PROJECT_DIR,
     )
     with connect(_warehouse(workdir), read_only=True) as con:
         return int(con.execute("select sum(rows_loaded) from raw._load_ledger").fetchone()[0] or 0)
@@ -79,7 +89,7 @@ def dbt_stage(workdir: Path, accounts: int) -> int:
 
 @stage("segment")
 def segment_stage(workdir: Path, accounts: int) -> int:
-    """Selection + fit + assignment on the built customer_attributes, as the segment_model asset does."""
+    """Selection + fit + assignment on the built customer_attributes, as the segment_model does."""
     from ml_assets.assignment import train_segment_model
     from ml_assets.catalog import load_attribute_catalog
     from ml_assets.features import FeatureConfig
@@ -143,9 +153,20 @@ def sync_stage(workdir: Path, accounts: int) -> int:
 def _run_stage_in_child(name: str, workdir: Path, accounts: int) -> dict:
     started = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, "-m", "orchestration.bench", "--child", name, "--workdir", str(workdir),
-         "--accounts", str(accounts)],
-        stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT,
+        [
+            sys.executable,
+            "-m",
+            "orchestration.bench",
+            "--child",
+            name,
+            "--workdir",
+            str(workdir),
+            "--accounts",
+            str(accounts),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT_ROOT,
     )
     wall = time.perf_counter() - started
     if completed.returncode != 0:
@@ -170,7 +191,9 @@ def _child(name: str, workdir: Path, accounts: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--accounts", type=int, default=5000)
     parser.add_argument(
         "--stages",

@@ -28,15 +28,27 @@ def generate_docs(target_dir: Path, warehouse: Path) -> Path:
     env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DBT_TARGET_PATH": str(target_dir)}
     dbt = Path(sys.executable).parent / "dbt"
     subprocess.run(
-        [str(dbt), "docs", "generate", "--project-dir", str(settings.DBT_PROJECT_DIR),
-         "--profiles-dir", str(settings.DBT_PROJECT_DIR)],
-        check=True, env=env, cwd=settings.DBT_PROJECT_DIR,
+        [
+            str(dbt),
+            "docs",
+            "generate",
+            "--project-dir",
+            str(settings.DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(settings.DBT_PROJECT_DIR),
+        ],
+        check=True,
+        env=env,
+        cwd=settings.DBT_PROJECT_DIR,
     )
     return target_dir / "manifest.json"
 
 
 def add_quality_scores(manifest: dict, quality: dict[str, dict]) -> int:
-    """Write measured quality into each attribute column's meta and description; returns columns updated."""
+    """Write measured quality into each attribute column's meta and description.
+
+    Returns how many columns were updated.
+    """
     updated = 0
     for node in manifest["nodes"].values():
         if node.get("resource_type") != "model" or node.get("name") != ATTRIBUTES_MODEL:
@@ -45,7 +57,11 @@ def add_quality_scores(manifest: dict, quality: dict[str, dict]) -> int:
             scores = quality.get(name)
             if not scores:
                 continue
-            figures = {field: round(float(scores[field]), 3) for field in QUALITY_FIELDS if scores.get(field) is not None}
+            figures = {
+                field: round(float(scores[field]), 3)
+                for field in QUALITY_FIELDS
+                if scores.get(field) is not None
+            }
             column.setdefault("meta", {}).update(figures)
             column.setdefault("config", {}).setdefault("meta", {}).update(figures)
             column["description"] = (
@@ -83,7 +99,9 @@ def build_catalog(warehouse: Path, target_dir: Path) -> Path:
 def main() -> int:
     warehouse = settings.warehouse_path()
     if not warehouse.exists():
-        print(f"no warehouse at {warehouse}: run `make demo` (or `make run`) first", file=sys.stderr)
+        print(
+            f"no warehouse at {warehouse}: run `make demo` (or `make run`) first", file=sys.stderr
+        )
         return 1
     site = build_catalog(warehouse, settings.PROJECT_ROOT / "data" / "docs")
     print(f"Attribute catalog: open file://{site} in a browser (works offline)")

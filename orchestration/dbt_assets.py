@@ -5,7 +5,6 @@ layer (staging, intermediate, marts) runs before segmentation, the reporting lay
 segments back through a dbt source mapped to the segmentation asset.
 """
 
-
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -27,7 +26,9 @@ from orchestration import settings
 from orchestration.automation import refresh_on_new_upstream_data
 from orchestration.resources import WarehouseResource
 
-dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
+dbt_project = DbtProject(
+    project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR
+)
 REPORTING_SELECTOR = "tag:reporting"
 
 
@@ -39,13 +40,17 @@ def manifest_path() -> Path:
 class SegmentationDbtTranslator(DagsterDbtTranslator):
     """Groups by dbt folder (staging, intermediate, marts, reporting); seeds join staging."""
 
-    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> AssetSpec:
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
         if props["resource_type"] not in ("model", "seed", "snapshot"):
             return spec
         folder = props["fqn"][1] if props["resource_type"] == "model" else "staging"
-        owners = props.get("config", {}).get("meta", {}).get("owners") or ["team:analytics-engineering"]
+        owners = props.get("config", {}).get("meta", {}).get("owners") or [
+            "team:analytics-engineering"
+        ]
         return spec.replace_attributes(
             group_name=folder,
             owners=owners,
@@ -70,8 +75,10 @@ def _warehouse_env(warehouse: WarehouseResource) -> Iterator[None]:
             os.environ["WAREHOUSE_PATH"] = previous
 
 
-def _table_metadata(warehouse: WarehouseResource, relations: dict[str, tuple[str, str]]) -> dict[str, dict]:
-    """Row counts and column schemas, read after dbt has released the file (DuckDB is single-writer)."""
+def _table_metadata(
+    warehouse: WarehouseResource, relations: dict[str, tuple[str, str]]
+) -> dict[str, dict]:
+    """Row counts and column schemas, read once dbt has released the file (DuckDB: one writer)."""
     found: dict[str, dict] = {}
     with warehouse.connect(read_only=True) as con:
         for output_name, (schema, table) in relations.items():
@@ -120,7 +127,9 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wareh
     name="dbt_warehouse",
     pool="duckdb",
 )
-def dbt_warehouse_assets(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+def dbt_warehouse_assets(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
     """Staging, intermediate and marts: the canonical customer and attribute layer."""
     yield from _build(context, dbt, warehouse)
 
@@ -133,11 +142,15 @@ def dbt_warehouse_assets(context: AssetExecutionContext, dbt: DbtCliResource, wa
     name="dbt_reporting",
     pool="duckdb",
 )
-def dbt_reporting_assets(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+def dbt_reporting_assets(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
     """Reporting marts built on the segments (segment performance)."""
     yield from _build(context, dbt, warehouse)
 
 
 def dbt_resource() -> DbtCliResource:
     # The dbt installed beside this interpreter, whether or not the venv is on PATH.
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt"))
+    return DbtCliResource(
+        project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
+    )

@@ -4,7 +4,6 @@ Sizes, names and playbooks, defining traits, outcome differences, stability and 
 the charts inlined (base64 PNG), so the file can be mailed or opened offline.
 """
 
-
 import base64
 import html
 import json
@@ -33,7 +32,8 @@ img { max-width: 100%; margin: .5rem 0 1.5rem; } .empty { color: #888; font-styl
 
 
 def _png_tag(png: bytes, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+    encoded = base64.b64encode(png).decode()
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
 
 
 def html_table(frame: pd.DataFrame, digits: int = 3) -> str:
@@ -72,46 +72,93 @@ def render_report(
     generated_at = generated_at or datetime.now(UTC)
     sections = []
     if profiles.empty:
-        sections.append('<p class="empty">No segments in this run (see the segment_model asset).</p>')
+        sections.append(
+            '<p class="empty">No segments in this run (see the segment_model asset).</p>'
+        )
     else:
         labels = dict(zip(profiles["segment_id"], profiles["segment_name"], strict=True))
         sizes = profiles.set_index("segment_name")["size"]
         overview = profiles.assign(defining_traits=profiles["top_traits"].map(_traits_text))
-        columns = [c for c in ["segment_id", "segment_name", "status", "size", "share", "defining_traits",
-                               "playbook_action"] if c in overview]
+        columns = [
+            c
+            for c in [
+                "segment_id",
+                "segment_name",
+                "status",
+                "size",
+                "share",
+                "defining_traits",
+                "playbook_action",
+            ]
+            if c in overview
+        ]
         sections.append("<h2>Segments, names and playbooks</h2>" + html_table(overview[columns]))
         sections.append(_png_tag(plots.segment_size_chart(sizes), "segment sizes"))
         if lift_png:
-            sections.append("<h2>Profiles</h2><p>Standardised difference of each attribute from the "
-                            "population (red: higher, blue: lower).</p>" + _png_tag(lift_png, "profile heat map"))
-        outcome_columns = [c for c in ["segment_name", "avg_revenue_after", "churn_rate", "expansion_rate",
-                                       "support_burden"] if c in profiles]
-        sections.append("<h2>Outcome differences</h2><p>Outcomes measured after the reference date "
-                        "(no leakage into the features).</p>" + html_table(profiles[outcome_columns]))
+            sections.append(
+                "<h2>Profiles</h2><p>Standardised difference of each attribute from the "
+                "population (red: higher, blue: lower).</p>"
+                + _png_tag(lift_png, "profile heat map")
+            )
+        outcome_columns = [
+            c
+            for c in [
+                "segment_name",
+                "avg_revenue_after",
+                "churn_rate",
+                "expansion_rate",
+                "support_burden",
+            ]
+            if c in profiles
+        ]
+        sections.append(
+            "<h2>Outcome differences</h2><p>Outcomes measured after the reference date "
+            "(no leakage into the features).</p>" + html_table(profiles[outcome_columns])
+        )
         if performance is not None and not performance.empty:
-            sections.append("<h3>Segment performance (dbt reporting mart)</h3>" + html_table(performance))
+            sections.append(
+                "<h3>Segment performance (dbt reporting mart)</h3>" + html_table(performance)
+            )
         if migration is not None and not migration.empty:
-            counts = migration.pivot_table(index="from_segment", columns="to_segment", values="customers",
-                                           aggfunc="sum", fill_value=0)
+            counts = migration.pivot_table(
+                index="from_segment",
+                columns="to_segment",
+                values="customers",
+                aggfunc="sum",
+                fill_value=0,
+            )
             shares = counts.div(counts.sum(axis=1).replace(0, 1), axis=0)
             from ml_assets.migration import migration_heatmap_png
 
-            moved = int(migration.loc[migration["from_segment"] != migration["to_segment"], "customers"].sum())
+            moved = int(
+                migration.loc[
+                    migration["from_segment"] != migration["to_segment"], "customers"
+                ].sum()
+            )
             total = int(migration["customers"].sum())
             sections.append(
                 f"<h2>Stability and migration</h2><p>{moved:,} of {total:,} customers "
                 f"({moved / max(total, 1):.1%}) changed segment since the previous run.</p>"
-                + _png_tag(migration_heatmap_png(shares, counts, labels=labels), "segment migration")
+                + _png_tag(
+                    migration_heatmap_png(shares, counts, labels=labels), "segment migration"
+                )
             )
         else:
-            sections.append("<h2>Stability and migration</h2><p class=\"empty\">First run: nothing to "
-                            "compare with yet.</p>")
-    model_version = profiles["model_version"].iloc[0] if "model_version" in profiles and len(profiles) else "n/a"
+            sections.append(
+                '<h2>Stability and migration</h2><p class="empty">First run: nothing to '
+                "compare with yet.</p>"
+            )
+    customers = int(profiles["size"].sum()) if len(profiles) else 0
+    model_version = (
+        profiles["model_version"].iloc[0]
+        if "model_version" in profiles and len(profiles)
+        else "n/a"
+    )
     return (
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Segment report</title>"
+        '<!doctype html><html><head><meta charset="utf-8"><title>Segment report</title>'
         f"<style>{STYLE}</style></head><body><h1>Segment report</h1>"
-        f"<p class=\"sub\">Model {html.escape(str(model_version))} · generated "
-        f"{generated_at:%Y-%m-%d %H:%M} UTC · {int(profiles['size'].sum()) if len(profiles) else 0:,} customers</p>"
+        f'<p class="sub">Model {html.escape(str(model_version))} · generated '
+        f"{generated_at:%Y-%m-%d %H:%M} UTC · {customers:,} customers</p>"
         + "".join(sections)
         + "</body></html>"
     )
@@ -134,7 +181,9 @@ def report_path() -> Path:
     description="Self-contained HTML report of the run: sizes, profiles, names, playbooks, "
     "outcome differences, stability and migration.",
 )
-def segment_report(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+def segment_report(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> MaterializeResult:
     with warehouse.connect(read_only=True) as con:
         profiles = read_table(con, "segmentation", "segment_profiles")
         segments = read_table(con, "segmentation", "customer_segments")
@@ -144,7 +193,9 @@ def segment_report(context: AssetExecutionContext, warehouse: WarehouseResource)
     lift_png = None
     if not segments.empty:
         rows = attributes.merge(segments[["customer_key", "segment_id"]], on="customer_key")
-        stats = attribute_stats(rows, rows["segment_id"], load_attribute_catalog(default_manifest_path()))
+        stats = attribute_stats(
+            rows, rows["segment_id"], load_attribute_catalog(default_manifest_path())
+        )
         if not stats.empty:
             labels = dict(zip(profiles["segment_id"], profiles["segment_name"], strict=True))
             lift_png = plots.lift_heatmap(stats, labels)
@@ -154,8 +205,11 @@ def segment_report(context: AssetExecutionContext, warehouse: WarehouseResource)
     target.write_text(page)
     context.log.info(f"segment report written to {target}")
     return MaterializeResult(
-        metadata={"path": MetadataValue.path(str(target)), "size_kb": round(len(page) / 1024, 1),
-                  "segments": len(profiles)}
+        metadata={
+            "path": MetadataValue.path(str(target)),
+            "size_kb": round(len(page) / 1024, 1),
+            "segments": len(profiles),
+        }
     )
 
 

@@ -89,13 +89,17 @@ def write_landing(tables: dict[str, pd.DataFrame], out_dir: Path) -> dict[str, i
     for table, frame in tables.items():
         folder = out_dir / table
         folder.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(folder / f"online_retail_{table}.csv", index=False, date_format="%Y-%m-%d %H:%M:%S")
+        frame.to_csv(
+            folder / f"online_retail_{table}.csv", index=False, date_format="%Y-%m-%d %H:%M:%S"
+        )
         counts[table] = len(frame)
     return counts
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, required=True, help="landing folder to write")
     parser.add_argument("--source-dir", type=Path, default=DEFAULT_SOURCE_DIR)
     args = parser.parse_args(argv)

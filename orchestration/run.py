@@ -33,20 +33,22 @@ def print_summary() -> None:
             _print_table(
                 "Rows loaded per raw table (all loads)",
                 con.execute(
-                    "select \"table\", count(*), sum(rows_in), sum(rows_loaded), sum(rows_quarantined) "
-                    "from raw._load_ledger group by 1 order by 1"
+                    'select "table", count(*), sum(rows_in), sum(rows_loaded), '
+                    "sum(rows_quarantined) from raw._load_ledger group by 1 order by 1"
                 ).fetchall(),
                 ["table", "files", "rows in", "loaded", "quarantined"],
             )
         quarantine = [
             t
             for (t,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'raw_quarantine'"
+                "select table_name from information_schema.tables "
+                "where table_schema = 'raw_quarantine'"
             ).fetchall()
         ]
         if quarantine:
             union = " union all ".join(
-                f"select '{t}' as tbl, _reason from raw_quarantine.\"{t}\"" for t in sorted(quarantine)
+                f"select '{t}' as tbl, _reason from raw_quarantine.\"{t}\""
+                for t in sorted(quarantine)
             )
             _print_table(
                 "Rows quarantined, by reason",
@@ -81,13 +83,18 @@ def main() -> int:
     evaluations = result.get_asset_check_evaluations()
     warnings = [e for e in evaluations if not e.passed and e.severity == AssetCheckSeverity.WARN]
     failures = [e for e in evaluations if not e.passed and e.severity == AssetCheckSeverity.ERROR]
-    print(f"\nChecks: {len(evaluations) - len(warnings) - len(failures)} passed, "
-          f"{len(warnings)} warnings, {len(failures)} failed")
+    print(
+        f"\nChecks: {len(evaluations) - len(warnings) - len(failures)} passed, "
+        f"{len(warnings)} warnings, {len(failures)} failed"
+    )
     for label, found in (("warning", warnings), ("FAILED", failures)):
         for evaluation in found:
             print(f"  {label}: {evaluation.asset_key.to_user_string()} / {evaluation.check_name}")
     if not result.success:
-        print("\nThe run did not fully succeed: see the steps above or the Dagster UI.", file=sys.stderr)
+        print(
+            "\nThe run did not fully succeed: see the steps above or the Dagster UI.",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

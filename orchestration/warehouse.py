@@ -66,7 +66,9 @@ def read_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> pd.Da
     return con.execute(f'select * from "{schema}"."{table}"').df()
 
 
-def replace_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pd.DataFrame) -> int:
+def replace_table(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pd.DataFrame
+) -> int:
     """Atomically replace schema.table with the frame's rows; returns the row count."""
     con.execute(f'create schema if not exists "{schema}"')
     con.register("_replace_frame", frame)
@@ -82,7 +84,9 @@ def replace_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, frame
     return len(frame)
 
 
-def append_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pd.DataFrame) -> int:
+def append_table(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, frame: pd.DataFrame
+) -> int:
     """Append the frame to schema.table, creating it from the frame's schema when missing."""
     con.execute(f'create schema if not exists "{schema}"')
     con.register("_append_frame", frame)

@@ -21,7 +21,9 @@ TEST_ACCOUNTS = 600
 TEST_SEED = 7
 
 
-def run_dbt(args: list[str], warehouse: Path, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+def run_dbt(
+    args: list[str], warehouse: Path, extra_env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run the real dbt CLI against a warehouse file; raise with dbt's output on failure."""
     # Each warehouse gets its own target/ and logs/ so parallel runs never share artifacts.
     env = {
@@ -33,14 +35,23 @@ def run_dbt(args: list[str], warehouse: Path, extra_env: dict | None = None) -> 
     }
     dbt = Path(sys.executable).parent / "dbt"
     result = subprocess.run(
-        [str(dbt), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+        [
+            str(dbt),
+            *args,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
         cwd=DBT_PROJECT_DIR,
         env=env,
         capture_output=True,
         text=True,
     )
     if result.returncode != 0:
-        raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}")
+        raise AssertionError(
+            f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+        )
     return result
 
 
@@ -96,5 +107,7 @@ def run_full_refresh(landing: Path, root: Path, monkeypatch: pytest.MonkeyPatch)
     from orchestration.definitions import defs
 
     instance = DagsterInstance.ephemeral()
-    result = defs.resolve_job_def("full_refresh_job").execute_in_process(instance=instance, raise_on_error=False)
+    result = defs.resolve_job_def("full_refresh_job").execute_in_process(
+        instance=instance, raise_on_error=False
+    )
     return SimpleNamespace(root=root, landing=landing, defs=defs, instance=instance, result=result)

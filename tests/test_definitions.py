@@ -1,4 +1,4 @@
-"""The code location loads with exactly the assets, checks, jobs, schedules and sensors we expect."""
+"""The code location loads with the assets, checks, jobs, schedules and sensors we expect."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def asset_graph():
 def test_every_layer_has_its_group(asset_graph):
     _, graph = asset_graph
     groups = Counter(
-        graph.get(key).group_name for key in graph.get_all_asset_keys() if graph.get(key).is_materializable
+        graph.get(key).group_name
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).is_materializable
     )
     assert groups["ingestion"] == len(RAW_TABLES)
     assert groups["staging"] >= len(RAW_TABLES)  # one staging model per raw table, plus seeds
@@ -56,10 +58,14 @@ def test_key_assets_and_lineage(asset_graph):
     # Files -> staging -> marts -> segments -> reporting and activation, in one graph.
     upstream_of_crm = graph.upstream_key_iterator(AssetKey(["activation", "crm_account_fields"]))
     assert AssetKey(["segmentation", "customer_segments"]) in set(upstream_of_crm)
-    assert AssetKey(["raw", "crm_accounts"]) in graph.get(AssetKey(["staging", "stg_crm__accounts"])).parent_keys
-    assert AssetKey(["segmentation", "customer_segments"]) in graph.get(
-        AssetKey(["reporting", "segment_performance"])
-    ).parent_keys
+    assert (
+        AssetKey(["raw", "crm_accounts"])
+        in graph.get(AssetKey(["staging", "stg_crm__accounts"])).parent_keys
+    )
+    assert (
+        AssetKey(["segmentation", "customer_segments"])
+        in graph.get(AssetKey(["reporting", "segment_performance"])).parent_keys
+    )
 
 
 def test_checks_jobs_schedules_and_sensors(asset_graph):
@@ -67,13 +73,21 @@ def test_checks_jobs_schedules_and_sensors(asset_graph):
     check_names = Counter(key.name for key in graph.asset_check_keys)
     assert check_names["gx_contract"] == len(RAW_TABLES)
     assert check_names["landing_files_accepted"] == len(RAW_TABLES)
-    for name in ["segment_stability", "outcome_validation", "run_to_run_agreement", "feature_drift",
-                 "governance_policy"]:
+    for name in [
+        "segment_stability",
+        "outcome_validation",
+        "run_to_run_agreement",
+        "feature_drift",
+        "governance_policy",
+    ]:
         assert check_names[name] == 1, name
     # dbt data tests arrive as checks too: unique/not_null on the marts at least.
     assert sum(count for name, count in check_names.items() if name.startswith("unique_")) > 10
     assert {job.name for job in defs.jobs} >= {"full_refresh_job", "monitoring_job"}
-    assert {schedule.name for schedule in defs.schedules} == {"daily_full_refresh", "monitoring_schedule"}
+    assert {schedule.name for schedule in defs.schedules} == {
+        "daily_full_refresh",
+        "monitoring_schedule",
+    }
     assert {sensor.name for sensor in defs.sensors} == {"landing_sensor", "automation_sensor"}
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_dbt
 from sklearn.metrics import adjusted_rand_score
 
 from ml_assets.assignment import SegmentModel, train_segment_model
@@ -30,7 +31,6 @@ from ml_assets.governance import analytics_consent_mask, governance_exclusions
 from ml_assets.migration import detect_movers, evaluate_detected_migrations
 from ml_assets.selection import SelectionConfig
 from orchestration.warehouse import connect, read_table
-from conftest import run_dbt
 
 DEMO_ACCOUNTS = 5_000
 DEMO_SEED = 42

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import run_full_refresh
 from dagster import (
     AssetCheckSeverity,
     AssetKey,
@@ -26,9 +27,11 @@ from dagster import (
 from orchestration import settings
 from orchestration.contract import RAW_TABLES
 from orchestration.warehouse import connect
-from conftest import run_full_refresh
 
-ACTIVATION = [AssetKey(["activation", name]) for name in ("crm_account_fields", "marketing_audiences", "csm_tasks")]
+ACTIVATION = [
+    AssetKey(["activation", name])
+    for name in ("crm_account_fields", "marketing_audiences", "csm_tasks")
+]
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +54,7 @@ def test_full_run_fills_every_layer(pipeline):
     assert pipeline.result.success
     with connect(pipeline.root / "warehouse.duckdb", read_only=True) as con:
         ledger = con.execute(
-            "select sum(rows_in), sum(rows_loaded), sum(rows_quarantined), count(distinct \"table\") "
+            'select sum(rows_in), sum(rows_loaded), sum(rows_quarantined), count(distinct "table") '
             "from raw._load_ledger"
         ).fetchone()
         rows_in, loaded, quarantined, tables = ledger
@@ -66,9 +69,13 @@ def test_full_run_fills_every_layer(pipeline):
             "select count(*) from marts.dim_customers where has_analytics_consent"
         ).fetchone()[0]
         assert segments[0] >= 4 and segments[1] == consented
-        performance = con.execute("select count(*) from reporting.segment_performance").fetchone()[0]
+        performance = con.execute("select count(*) from reporting.segment_performance").fetchone()[
+            0
+        ]
         assert performance == segments[0]
-        history = con.execute("select count(distinct run_id) from monitoring.segment_membership_history").fetchone()
+        history = con.execute(
+            "select count(distinct run_id) from monitoring.segment_membership_history"
+        ).fetchone()
         assert history[0] == 1
     report = pipeline.root / "artifacts" / "reports" / "segment_report.html"
     assert "Segments, names and playbooks" in report.read_text()
@@ -82,7 +89,10 @@ def test_blocking_checks_ran_and_none_failed(pipeline):
     for name in ["governance_policy", "segment_stability", "outcome_validation"]:
         # A warning (e.g. one segment's bootstrap Jaccard between 0.6 and 0.75) does not block.
         evaluation = evaluations[name]
-        assert evaluation.passed or evaluation.severity == AssetCheckSeverity.WARN, (name, evaluation.metadata)
+        assert evaluation.passed or evaluation.severity == AssetCheckSeverity.WARN, (
+            name,
+            evaluation.metadata,
+        )
     assert evaluations["outcome_validation"].passed
     assert evaluations["segment_stability"].metadata  # the figures travel with the result
 
@@ -90,7 +100,10 @@ def test_blocking_checks_ran_and_none_failed(pipeline):
 def test_landing_sensor_then_automation_carry_new_files_downstream(pipeline):
     from orchestration.ingestion_assets import landing_sensor
 
-    resources = {"warehouse": pipeline.defs.resources["warehouse"], "landing": pipeline.defs.resources["landing"]}
+    resources = {
+        "warehouse": pipeline.defs.resources["warehouse"],
+        "landing": pipeline.defs.resources["landing"],
+    }
     context = build_sensor_context(instance=pipeline.instance, resources=resources)
     assert isinstance(landing_sensor(context), SkipReason)  # everything already loaded
     # The automation daemon's previous tick: it compares each tick with the one before.
@@ -107,8 +120,14 @@ def test_landing_sensor_then_automation_carry_new_files_downstream(pipeline):
         instance=pipeline.instance, asset_selection=request.asset_selection
     )
     assert ingest.success
-    tick = evaluate_automation_conditions(defs=pipeline.defs, instance=pipeline.instance, cursor=before.cursor)
-    requested = {key for key in pipeline.defs.resolve_asset_graph().get_all_asset_keys() if tick.get_num_requested(key)}
+    tick = evaluate_automation_conditions(
+        defs=pipeline.defs, instance=pipeline.instance, cursor=before.cursor
+    )
+    requested = {
+        key
+        for key in pipeline.defs.resolve_asset_graph().get_all_asset_keys()
+        if tick.get_num_requested(key)
+    }
     assert AssetKey(["staging", "stg_product__events"]) in requested
     # Nothing downstream of unchanged data moves, and nothing is published before checks re-run.
     assert AssetKey(["staging", "stg_crm__accounts"]) not in requested
@@ -124,7 +143,7 @@ def test_failed_blocking_check_stops_activation_in_the_same_run(pipeline, tmp_pa
     monkeypatch.setattr(settings, "CONFIG_DIR", config)
     before = _crm_rows(pipeline.root)
 
-    # The path from the checked model to the CRM: attributes -> model -> segments -> history -> sync.
+    # From the checked model to the CRM: attributes -> model -> segments -> history -> sync.
     selection = [
         AssetKey(["marts", "customer_attributes"]),
         AssetKey(["segmentation", "segment_model"]),
@@ -161,5 +180,7 @@ def test_attribute_catalog_shows_definitions_meta_and_measured_quality(pipeline,
     manifest = json.loads((tmp_path / "docs" / "manifest.json").read_text())
     node = manifest["nodes"]["model.segmentation.customer_attributes"]
     mrr = node["columns"]["current_mrr"]["config"]["meta"]
-    assert {"unit", "source", "update_frequency", "segmentation_policy", "quality_score"} <= set(mrr)
+    assert {"unit", "source", "update_frequency", "segmentation_policy", "quality_score"} <= set(
+        mrr
+    )
     assert 0 < mrr["quality_score"] <= 1

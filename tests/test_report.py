@@ -31,11 +31,18 @@ def _profiles() -> pd.DataFrame:
 
 def test_report_has_every_section_and_inlined_charts():
     migration = pd.DataFrame(
-        {"from_segment": ["seg_01", "seg_01", "seg_02"], "to_segment": ["seg_01", "seg_02", "seg_02"],
-         "customers": [100, 20, 80]}
+        {
+            "from_segment": ["seg_01", "seg_01", "seg_02"],
+            "to_segment": ["seg_01", "seg_02", "seg_02"],
+            "customers": [100, 20, 80],
+        }
     )
     page = render_report(_profiles(), lift_png=None, migration=migration)
-    for heading in ["Segments, names and playbooks", "Outcome differences", "Stability and migration"]:
+    for heading in [
+        "Segments, names and playbooks",
+        "Outcome differences",
+        "Stability and migration",
+    ]:
         assert heading in page
     assert "current_mrr high" in page
     assert "20 of 200 customers (10.0%) changed segment" in page

@@ -4,10 +4,15 @@ email, survey or consent source at all."""
 from __future__ import annotations
 
 import pytest
-
-from orchestration.retail_adapter import DEFAULT_SOURCE_DIR, read_invoice_lines, to_raw_tables, write_landing
-from orchestration.warehouse import connect
 from conftest import run_full_refresh
+
+from orchestration.retail_adapter import (
+    DEFAULT_SOURCE_DIR,
+    read_invoice_lines,
+    to_raw_tables,
+    write_landing,
+)
+from orchestration.warehouse import connect
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,9 @@ def _write_policy(catalog: pd.DataFrame, path: Path) -> Path:
     """A governance policy that mirrors the synthetic catalog (the check requires agreement)."""
     policy = {
         "version": 1,
-        "attributes": dict(zip(catalog["attribute_name"], catalog["segmentation_policy"], strict=True)),
+        "attributes": dict(
+            zip(catalog["attribute_name"], catalog["segmentation_policy"], strict=True)
+        ),
         "protected_attributes": ["gender", "ethnicity"],
     }
     path.write_text(yaml.safe_dump(policy))
@@ -75,7 +77,9 @@ def warehouse(tmp_path):
         replace_table(con, "marts", "customer_attributes", data["attributes"])
         replace_table(con, "marts", "attribute_quality", data["quality"])
         replace_table(con, "marts", "customer_outcomes", data["outcomes"])
-        replace_table(con, "marts", "dim_customers", _dim_customers(data["attributes"]["customer_key"]))
+        replace_table(
+            con, "marts", "dim_customers", _dim_customers(data["attributes"]["customer_key"])
+        )
     _write_policy(data["catalog"], tmp_path / "policy.yaml")
     return path, _write_manifest(data["catalog"], tmp_path / "manifest.json"), data
 
@@ -187,7 +191,9 @@ def test_customers_without_analytics_consent_are_not_clustered_or_scored(warehou
     assert len(segments) == 540
     assert not set(keys[:60]) & set(segments["customer_key"])
     metadata = result.asset_materializations_for_node("segmentation__segment_model")[0].metadata
-    assert metadata["dagster/row_count"].value == 540  # the model was trained on consented rows only
+    assert (
+        metadata["dagster/row_count"].value == 540
+    )  # the model was trained on consented rows only
 
 
 def test_data_without_behaviour_is_not_consent_gated(warehouse, tmp_path):
@@ -198,7 +204,12 @@ def test_data_without_behaviour_is_not_consent_gated(warehouse, tmp_path):
     attributes[list(behavioural)] = 0  # the absent sources' zero-filled columns
     with connect(path) as con:
         replace_table(con, "marts", "customer_attributes", attributes)
-        replace_table(con, "marts", "dim_customers", _dim_customers(attributes["customer_key"], unconsented=600))
+        replace_table(
+            con,
+            "marts",
+            "dim_customers",
+            _dim_customers(attributes["customer_key"], unconsented=600),
+        )
     result = _run(path, manifest, tmp_path / "models")
     assert result.success
     with connect(path, read_only=True) as con:

@@ -19,7 +19,15 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-EXPECTED_GROUPS = ["ingestion", "staging", "intermediate", "marts", "segmentation", "monitoring", "activation"]
+EXPECTED_GROUPS = [
+    "ingestion",
+    "staging",
+    "intermediate",
+    "marts",
+    "segmentation",
+    "monitoring",
+    "activation",
+]
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -65,7 +73,16 @@ def dagster_ui(tmp_path_factory):
     }
     log = open(home / "dagster_dev.log", "w")  # noqa: SIM115 - closed in teardown
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "dev",
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=log,
@@ -105,5 +122,7 @@ def test_lineage_page_shows_every_layer_group(dagster_ui):
     missing = [group for group in EXPECTED_GROUPS if group not in dom]
     assert not missing, f"lineage page lacks groups {missing}; DOM starts: {dom[:2000]}"
     screenshot = ARTIFACTS / "asset_lineage.png"
-    _chromium("--virtual-time-budget=30000", "--window-size=1600,1000", f"--screenshot={screenshot}", url)
+    _chromium(
+        "--virtual-time-budget=30000", "--window-size=1600,1000", f"--screenshot={screenshot}", url
+    )
     assert screenshot.exists() and screenshot.stat().st_size > 10_000
