@@ -52,7 +52,7 @@ docs: manifest
 	$(PY) -m orchestration.catalog_docs
 
 bench: manifest
-	$(PY) -m orchestration.bench
+	$(PY) -m orchestration.bench --accounts $(ACCOUNTS)
 
 lint: install
 	$(BIN)/ruff check orchestration ml_assets tests
