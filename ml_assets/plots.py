@@ -40,6 +40,24 @@ def segment_size_chart(sizes: pd.Series) -> bytes:
     return _png(fig)
 
 
+def outcome_chart(outcomes: pd.DataFrame) -> bytes:
+    """Side-by-side bars per segment: revenue after the reference date and churn rate.
+
+    `outcomes` is indexed by segment label with `avg_revenue_after` and `churn_rate` columns.
+    """
+    fig, (revenue, churn) = plt.subplots(
+        1, 2, figsize=(10, 0.45 * len(outcomes) + 1.5), sharey=True
+    )
+    labels = [str(i) for i in outcomes.index]
+    revenue.barh(labels, outcomes["avg_revenue_after"].fillna(0).to_numpy(), color="#55A868")
+    revenue.set_xlabel("average revenue after the reference date")
+    churn.barh(labels, outcomes["churn_rate"].fillna(0).to_numpy(), color="#C44E52")
+    churn.set_xlabel("churn rate")
+    churn.set_xlim(0, 1)
+    fig.suptitle("Outcomes by segment")
+    return _png(fig)
+
+
 def lift_heatmap(
     stats: pd.DataFrame, labels: dict[str, str] | None = None, max_attributes: int = 20
 ) -> bytes:

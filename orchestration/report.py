@@ -24,7 +24,8 @@ REPORT_KEY = AssetKey(["reporting", "segment_report"])
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
 h1 { margin-bottom: 0; } .sub { color: #666; margin-top: .2rem; }
-table { border-collapse: collapse; margin: .8rem 0 1.6rem; font-size: .9rem; }
+table { border-collapse: collapse; display: block; overflow-x: auto; }
+table { margin: .8rem 0 1.6rem; font-size: .9rem; }
 th, td { border-bottom: 1px solid #ddd; padding: .3rem .6rem; text-align: left; }
 th { background: #f4f6f8; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 img { max-width: 100%; margin: .5rem 0 1.5rem; } .empty { color: #888; font-style: italic; }
@@ -115,6 +116,9 @@ def render_report(
             "<h2>Outcome differences</h2><p>Outcomes measured after the reference date "
             "(no leakage into the features).</p>" + html_table(profiles[outcome_columns])
         )
+        if {"avg_revenue_after", "churn_rate"} <= set(profiles.columns):
+            outcomes = profiles.set_index("segment_name")[["avg_revenue_after", "churn_rate"]]
+            sections.append(_png_tag(plots.outcome_chart(outcomes), "outcomes by segment"))
         if performance is not None and not performance.empty:
             sections.append(
                 "<h3>Segment performance (dbt reporting mart)</h3>" + html_table(performance)

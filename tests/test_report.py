@@ -46,7 +46,7 @@ def test_report_has_every_section_and_inlined_charts():
         assert heading in page
     assert "current_mrr high" in page
     assert "20 of 200 customers (10.0%) changed segment" in page
-    assert page.count("data:image/png;base64,") == 2  # sizes + migration
+    assert page.count("data:image/png;base64,") == 3  # sizes, outcomes, migration
     assert "Model abc123" in page and "200 customers" in page
 
 
