@@ -252,6 +252,10 @@ def build_feature_matrix(
     rows = attributes
     if row_mask is not None:
         rows = attributes.loc[row_mask.reindex(attributes.index).fillna(False).astype(bool)]
+    # Row order must not matter: the warehouse returns rows in any order and model selection
+    # samples by position. The same customers give the same matrix, hence the same segments.
+    if "customer_key" in rows.columns:
+        rows = rows.sort_values("customer_key", kind="stable")
     scores = {}
     if quality is not None and not quality.empty:
         scores = dict(zip(quality["attribute_name"], quality["quality_score"], strict=False))
