@@ -20,7 +20,6 @@ last two runs, long format) and action_entrants (customers who entered a segment
 
 # No `from __future__ import annotations` here: Dagster reads the Config classes of checks from the
 # runtime annotations.
-import base64
 import time
 
 import numpy as np
@@ -43,7 +42,7 @@ from dagster import (
 from pydantic import Field
 from sklearn.cluster import KMeans
 
-from ml_assets import drift, history, migration, outcomes, stability
+from ml_assets import drift, history, migration, outcomes, plots, stability
 from ml_assets.assets import MODEL_NAME as SEGMENT_MODEL_NAME
 from ml_assets.catalog import load_attribute_catalog
 from ml_assets.features import FeatureConfig, build_feature_matrix
@@ -183,10 +182,6 @@ def _previous(con, run_id: str) -> tuple[str | None, pd.DataFrame]:
 
 def _md_table(frame: pd.DataFrame, digits: int = 3) -> MetadataValue:
     return MetadataValue.md(frame.round(digits).to_markdown(index=False))
-
-
-def _png_md(png: bytes, alt: str) -> MetadataValue:
-    return MetadataValue.md(f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})")
 
 
 def kmeans_refit(k: int, seed: int = 0):
@@ -516,7 +511,7 @@ def segment_migration(config: MigrationConfig, warehouse: WarehouseResource) -> 
             "customers_moved": moved,
             "moved_share": moved / max(int(counts.to_numpy().sum()), 1),
             "matrix": MetadataValue.md(counts.rename(index=labels, columns=labels).to_markdown()),
-            "chart": _png_md(png, "segment migration"),
+            "chart": MetadataValue.md(plots.markdown_image(png, "segment migration")),
             "top_flows_by_customers": _md_table(named.head(10)),
             "top_flows_by_value": _md_table(named.sort_values("rank_by_value").head(10)),
             "action_segments": ", ".join(str(labels.get(s, s)) for s in sorted(action)) or "none",
