@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 ACCOUNTS ?= 5000
 SEED ?= 42
 
-.PHONY: install manifest sample-data run demo demo-retail test ui docs bench lint clean
+.PHONY: install manifest sample-data run demo demo-retail test test-fast ui docs bench lint clean
 
 install: $(VENV)/.installed
 
@@ -32,30 +32,35 @@ sample-data: install
 
 # Materialize every asset over whatever LANDING_DIR holds (your own files or the sample data).
 run: manifest
-	$(PY) -m orchestration.run
+	$(PY) -m tools.run
 
 demo: sample-data run
 
 demo-retail: manifest
-	$(PY) -m orchestration.retail_adapter --out $(CURDIR)/data/retail_landing
+	$(PY) -m tools.retail_adapter --out $(CURDIR)/data/retail_landing
 	LANDING_DIR=$(CURDIR)/data/retail_landing WAREHOUSE_PATH=$(CURDIR)/data/retail.duckdb \
-	  ARTIFACTS_DIR=$(CURDIR)/data/retail_artifacts $(PY) -m orchestration.run
+	  ARTIFACTS_DIR=$(CURDIR)/data/retail_artifacts $(PY) -m tools.run
 
+# Every tier: unit (pure), integration (warehouse, dbt, Dagster, PostgreSQL), e2e (whole runs).
 test: manifest
 	bash scripts/system_deps.sh
 	$(BIN)/pytest -q
+
+# The pure tier alone: the core and the tools, no warehouse, under a minute.
+test-fast: install
+	$(BIN)/pytest -q tests/unit
 
 ui: manifest
 	$(BIN)/dagster dev -w workspace.yaml
 
 docs: manifest
-	$(PY) -m orchestration.catalog_docs
+	$(PY) -m tools.catalog_docs
 
 bench: manifest
-	$(PY) -m orchestration.bench --accounts $(ACCOUNTS)
+	$(PY) -m tools.bench --accounts $(ACCOUNTS)
 
 lint: install
-	$(BIN)/ruff check orchestration ml_assets tests
+	$(BIN)/ruff check orchestration ml_assets tools tests
 	$(BIN)/sqlfluff lint dbt_project/models
 
 clean:

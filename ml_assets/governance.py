@@ -21,8 +21,8 @@ import pandas as pd
 import yaml
 from scipy.stats import chi2_contingency
 
-from orchestration import settings
-from orchestration.warehouse import read_table
+from orchestration.io import settings
+from orchestration.io.warehouse import read_table
 
 POLICY_VALUES = ("allowed", "sensitive", "prohibited")
 _STRICTNESS = {value: rank for rank, value in enumerate(POLICY_VALUES)}
@@ -733,7 +733,7 @@ def governance_exclusions(
     policy_path: Path | str | None = None,
 ) -> GovernedFeatures:
     """Convenience for the feature matrix: load policy and catalog, fail on a mismatch, exclude."""
-    from ml_assets.catalog import load_attribute_catalog
+    from orchestration.io.catalog import load_attribute_catalog
 
     policy = load_policy(policy_path)
     catalog = load_attribute_catalog(manifest_path)

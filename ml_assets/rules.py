@@ -21,8 +21,8 @@ import pandas as pd
 import yaml
 
 from ml_assets.governance import GovernancePolicy, effective_attribute_policies
-from orchestration import settings
-from orchestration.warehouse import table_exists
+from orchestration.io import settings
+from orchestration.io.warehouse import table_exists
 
 OPERATORS = (
     "eq",

@@ -13,21 +13,20 @@ from dagster import (
     map_asset_specs,
 )
 
-from ml_assets.assets import segmentation_assets
-from ml_assets.governance_assets import governance_assets, governance_checks
-from ml_assets.monitoring_checks import (
+from orchestration.defs.activation.assets import activation_assets
+from orchestration.defs.automation import publish_after_checks_pass, refresh_on_new_upstream_data
+from orchestration.defs.dbt.assets import dbt_reporting_assets, dbt_resource, dbt_warehouse_assets
+from orchestration.defs.governance.assets import governance_assets, governance_checks
+from orchestration.defs.ingestion.assets import ingestion_assets, ingestion_checks, landing_sensor
+from orchestration.defs.monitoring.checks import (
     monitoring_assets,
     monitoring_checks,
     monitoring_job,
     monitoring_schedule,
 )
-from orchestration.activation_assets import activation_assets
-from orchestration.automation import publish_after_checks_pass, refresh_on_new_upstream_data
-from orchestration.dbt_assets import dbt_reporting_assets, dbt_resource, dbt_warehouse_assets
-from orchestration.destinations import DestinationResource
-from orchestration.ingestion_assets import ingestion_assets, ingestion_checks, landing_sensor
-from orchestration.report import report_assets
-from orchestration.resources import default_resources
+from orchestration.defs.reporting.assets import report_assets
+from orchestration.defs.resources import default_resources
+from orchestration.defs.segmentation.assets import segmentation_assets
 
 # Python layers rebuild when their inputs change; activation additionally waits for every
 # upstream blocking check (stability, outcomes, governance, dbt error tests) to pass.
@@ -73,6 +72,5 @@ defs = Definitions(
     resources={
         **default_resources(),
         "dbt": dbt_resource(),
-        "destinations": DestinationResource(),
     },
 )

@@ -1,7 +1,7 @@
 """Sample-data generator: a B2B SaaS business across the six raw sources, with ground truth.
 
 `python -m orchestration.sample_data --accounts N --seed S --out DIR [--period 1|2]` writes every
-raw-contract table (`orchestration.contract.RAW_TABLES`) as CSV under `DIR/<table>/` and the truth
+raw-contract table (`orchestration.io.contract.RAW_TABLES`) as CSV under `DIR/<table>/` and the truth
 under `DIR/_truth/` (never loaded; see docs/interfaces.md).
 
 How it is built, and why:
@@ -51,7 +51,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from tqdm import tqdm
 
-from orchestration.contract import RAW_TABLES, RawTable
+from orchestration.io.contract import RAW_TABLES, RawTable
 
 CHUNK_ACCOUNTS = 1250
 DAY = 86_400

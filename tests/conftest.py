@@ -1,58 +1,23 @@
 """Shared fixtures: small generated data sets run through the real pipeline stages.
 
-Each fixture is session-scoped and built once; tests that need a different state copy it.
+Each fixture is session-scoped and built once; tests that need a different state copy it. Tests
+come in tiers by folder: unit/ (pure, fast: `make test-fast`), integration/ (warehouse, dbt,
+Dagster, PostgreSQL) and e2e/ (whole pipeline runs, marked `slow`). Helpers live in support/.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-from dagster import DagsterInstance
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+from tests.support.dbt import run_dbt
+
+pytest_plugins = ["tests.support.postgres", "tests.support.activation"]
+TIER_MARKERS = {"unit": "unit", "integration": "integration", "e2e": "slow"}
 TEST_ACCOUNTS = 600
 TEST_SEED = 7
-
-
-def run_dbt(
-    args: list[str], warehouse: Path, extra_env: dict | None = None
-) -> subprocess.CompletedProcess:
-    """Run the real dbt CLI against a warehouse file; raise with dbt's output on failure."""
-    # Each warehouse gets its own target/ and logs/ so parallel runs never share artifacts.
-    env = {
-        **os.environ,
-        "WAREHOUSE_PATH": str(warehouse),
-        "DBT_TARGET_PATH": str(warehouse.parent / "dbt_target"),
-        "DBT_LOG_PATH": str(warehouse.parent / "dbt_logs"),
-        **(extra_env or {}),
-    }
-    dbt = Path(sys.executable).parent / "dbt"
-    result = subprocess.run(
-        [
-            str(dbt),
-            *args,
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise AssertionError(
-            f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
-        )
-    return result
 
 
 @pytest.fixture(scope="session")
@@ -68,8 +33,8 @@ def generated_landing(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def loaded_warehouse(generated_landing, tmp_path_factory) -> Path:
     """A warehouse with the generated files ingested into raw.* (no dbt yet)."""
-    from orchestration.ingestion import load_landing
-    from orchestration.warehouse import connect
+    from orchestration.io.ingestion import load_landing
+    from orchestration.io.warehouse import connect
 
     warehouse = tmp_path_factory.mktemp("wh_loaded") / "warehouse.duckdb"
     with connect(warehouse) as con:
@@ -91,23 +56,9 @@ def dbt_manifest(built_warehouse) -> Path:
     return built_warehouse.parent / "dbt_target" / "manifest.json"
 
 
-def run_full_refresh(landing: Path, root: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
-    """`make run` in-process: every asset over `landing`, with warehouse, artifacts and the
-    embedded destinations under `root`. The environment stays set (through monkeypatch) so
-    later steps of the same test see the same paths."""
-    for name, value in {
-        "WAREHOUSE_PATH": root / "warehouse.duckdb",
-        "LANDING_DIR": landing,
-        "ARTIFACTS_DIR": root / "artifacts",
-        "ACTIVATION_DIR": root,
-    }.items():
-        monkeypatch.setenv(name, str(value))
-    monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
-    monkeypatch.delenv("MARKETING_DATABASE_URL", raising=False)
-    from orchestration.definitions import defs
-
-    instance = DagsterInstance.ephemeral()
-    result = defs.resolve_job_def("full_refresh_job").execute_in_process(
-        instance=instance, raise_on_error=False
-    )
-    return SimpleNamespace(root=root, landing=landing, defs=defs, instance=instance, result=result)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its tier (its folder), so `-m "not slow"` and friends select tiers."""
+    for item in items:
+        tier = Path(item.fspath).parent.name
+        if tier in TIER_MARKERS:
+            item.add_marker(TIER_MARKERS[tier])

@@ -1,0 +1,131 @@
+"""Dagster assets for reverse ETL: thin wrappers around `orchestration.io.activation`.
+
+Each asset syncs one destination and reports what it wrote. Gating on the upstream blocking
+checks is done by the automation conditions in the definitions, not here.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the config and resource annotations of
+# the asset functions at definition time.
+import dagster as dg
+from pydantic import Field
+
+from orchestration.defs.resources import DestinationResource, WarehouseResource
+from orchestration.io import activation
+from orchestration.io.destinations import dialect_kind, seed_embedded_crm
+
+UPSTREAM = [
+    dg.AssetKey(["segmentation", "customer_segments"]),
+    dg.AssetKey(["segmentation", "segment_profiles"]),
+    dg.AssetKey(["marts", "dim_customers"]),
+    # The published (anti-flapping) segment of the latest run is what gets synced.
+    dg.AssetKey(["monitoring", "segment_membership_history"]),
+]
+
+
+class SyncConfig(dg.Config):
+    dry_run: bool = Field(default=False, description="Preview the diff; write nothing anywhere.")
+    allow_large_changes: bool = Field(
+        default=False, description="Let a run change more than max_change_share of our rows."
+    )
+    max_change_share: float = Field(
+        default=0.25,
+        description="Blast-radius guard: largest share of the destination rows this system owns "
+        "that one run may change (the first sync into an empty destination is exempt).",
+    )
+    batch_size: int = Field(default=1000, description="Rows per destination transaction.")
+    retries: int = Field(default=2, description="Extra attempts for a failed batch.")
+    backoff_seconds: float = Field(
+        default=0.2, description="Delay before the first retry, doubled for each further one."
+    )
+    overwrite_nulls: bool = Field(
+        default=False, description="CRM: let a null replace a populated field."
+    )
+
+    def options(self) -> activation.SyncOptions:
+        return activation.SyncOptions(**self.model_dump())
+
+
+def _sync_asset(name: str, description: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=dg.AssetKey(["activation", name]),
+        deps=UPSTREAM,
+        group_name="activation",
+        pool="duckdb",
+        kinds={"postgres", "sqlite", "python"},  # the embedded default, or the real database
+        description=description,
+    )
+    def _sync(
+        context: dg.AssetExecutionContext,
+        config: SyncConfig,
+        warehouse: WarehouseResource,
+        destinations: DestinationResource,
+    ) -> dg.MaterializeResult:
+        url = (
+            destinations.resolved_marketing_url()
+            if name == "marketing_audiences"
+            else destinations.resolved_crm_url()
+        )
+        engine = (
+            destinations.marketing_engine()
+            if name == "marketing_audiences"
+            else destinations.crm_engine()
+        )
+        try:
+            with warehouse.connect() as con:
+                if name == "crm_account_fields" and destinations.uses_embedded_crm():
+                    accounts = con.execute(
+                        "select account_id, account_name from staging.stg_crm__accounts"
+                    ).fetchall()
+                    added = seed_embedded_crm(engine, accounts)
+                    context.log.info(f"embedded demo CRM: {added} accounts added")
+                result = activation.run_sync(
+                    name,
+                    con,
+                    engine,
+                    config.options(),
+                    run_id=context.run_id,
+                    on_batch=lambda n, status: context.log.debug(f"batch {n}: {status}"),
+                )
+        finally:
+            engine.dispose()
+        metadata = {
+            **{f"rows_{key}": value for key, value in result.counts.items()},
+            "rows_unchanged": result.unchanged,
+            "owned_rows_before": result.owned_rows,
+            "dry_run": result.dry_run,
+            "destination": dialect_kind(url),
+            "sync_run_id": result.run_id,
+            "preview": dg.MetadataValue.md(result.preview_markdown()),
+        }
+        if result.counts["failed"]:
+            # The ledger has every failed row; their state did not advance, so the next run
+            # retries them. Fail loudly so nobody mistakes a partial sync for a complete one.
+            raise dg.Failure(
+                description=f"{result.counts['failed']} rows failed to sync to {name}; "
+                f"see activation.sync_ledger for run {result.run_id}",
+                metadata=metadata,
+            )
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _sync
+
+
+crm_account_fields = _sync_asset(
+    "crm_account_fields",
+    "Segment fields (id, name, playbook action, model version, updated at) on CRM accounts: "
+    "update-only, keyed by CRM account id; a null never overwrites a populated field.",
+)
+marketing_audiences = _sync_asset(
+    "marketing_audiences",
+    "Marketing audience membership per segment for customers with marketing consent: a tracked "
+    "mirror that deletes only rows this system wrote.",
+)
+csm_tasks = _sync_asset(
+    "csm_tasks",
+    "Create-only CSM tasks for customers entering a segment whose playbook asks for one; an "
+    "idempotency key (customer, segment, model version) prevents duplicates.",
+)
+
+activation_assets = [crm_account_fields, marketing_audiences, csm_tasks]
+
+__all__ = ["DestinationResource", "SyncConfig", "activation_assets"]

@@ -1,0 +1,156 @@
+"""dbt models, seeds and tests as Dagster assets and asset checks.
+
+Two `@dbt_assets` definitions split the project where Python sits in the middle: the warehouse
+layer (staging, intermediate, marts) runs before segmentation, the reporting layer reads the
+segments back through a dbt source mapped to the segmentation asset.
+"""
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetSpec,
+    MetadataValue,
+    Output,
+    TableColumn,
+    TableSchema,
+)
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.defs.automation import refresh_on_new_upstream_data
+from orchestration.defs.resources import WarehouseResource
+from orchestration.io import settings
+
+dbt_project = DbtProject(
+    project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR
+)
+REPORTING_SELECTOR = "tag:reporting"
+
+
+def manifest_path() -> Path:
+    """The manifest `make manifest` (dbt parse) prepares; dagster-dbt reads it at import."""
+    return dbt_project.manifest_path
+
+
+class SegmentationDbtTranslator(DagsterDbtTranslator):
+    """Groups by dbt folder (staging, intermediate, marts, reporting); seeds join staging."""
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] not in ("model", "seed", "snapshot"):
+            return spec
+        folder = props["fqn"][1] if props["resource_type"] == "model" else "staging"
+        owners = props.get("config", {}).get("meta", {}).get("owners") or [
+            "team:analytics-engineering"
+        ]
+        return spec.replace_attributes(
+            group_name=folder,
+            owners=owners,
+            automation_condition=refresh_on_new_upstream_data(),
+        )
+
+
+translator = SegmentationDbtTranslator()
+
+
+@contextmanager
+def _warehouse_env(warehouse: WarehouseResource) -> Iterator[None]:
+    """dbt reads WAREHOUSE_PATH from the environment (profiles.yml); point it at this resource."""
+    previous = os.environ.get("WAREHOUSE_PATH")
+    os.environ["WAREHOUSE_PATH"] = str(warehouse.file)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("WAREHOUSE_PATH", None)
+        else:
+            os.environ["WAREHOUSE_PATH"] = previous
+
+
+def _table_metadata(
+    warehouse: WarehouseResource, relations: dict[str, tuple[str, str]]
+) -> dict[str, dict]:
+    """Row counts and column schemas, read once dbt has released the file (DuckDB: one writer)."""
+    found: dict[str, dict] = {}
+    with warehouse.connect(read_only=True) as con:
+        for output_name, (schema, table) in relations.items():
+            columns = con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, table],
+            ).fetchall()
+            if not columns:
+                continue
+            rows = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+            found[output_name] = {
+                "dagster/row_count": MetadataValue.int(int(rows)),
+                "dagster/column_schema": TableSchema(
+                    columns=[TableColumn(name=name, type=dtype) for name, dtype in columns]
+                ),
+            }
+    return found
+
+
+def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """`dbt build` (models + tests) for the selected subset, then row counts and column schemas."""
+    with _warehouse_env(warehouse):
+        invocation = dbt.cli(["build"], context=context)
+        events = list(invocation.stream())
+    manifest = invocation.manifest
+    relations = {}
+    for event in events:
+        unique_id = event.metadata.get("unique_id") if isinstance(event, Output) else None
+        node = manifest["nodes"].get(unique_id.value) if unique_id else None
+        if node:
+            relations[event.output_name] = (node["schema"], node.get("alias") or node["name"])
+    extra = _table_metadata(warehouse, relations)
+    for event in events:
+        if isinstance(event, Output) and event.output_name in extra:
+            yield event.with_metadata({**event.metadata, **extra[event.output_name]})
+        else:
+            yield event
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    exclude=REPORTING_SELECTOR,
+    dagster_dbt_translator=translator,
+    project=dbt_project,
+    name="dbt_warehouse",
+    pool="duckdb",
+)
+def dbt_warehouse_assets(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    """Staging, intermediate and marts: the canonical customer and attribute layer."""
+    yield from _build(context, dbt, warehouse)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    select=REPORTING_SELECTOR,
+    dagster_dbt_translator=translator,
+    project=dbt_project,
+    name="dbt_reporting",
+    pool="duckdb",
+)
+def dbt_reporting_assets(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    """Reporting marts built on the segments (segment performance)."""
+    yield from _build(context, dbt, warehouse)
+
+
+def dbt_resource() -> DbtCliResource:
+    # The dbt installed beside this interpreter, whether or not the venv is on PATH.
+    return DbtCliResource(
+        project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
+    )

@@ -1,0 +1,135 @@
+"""Reverse-ETL destinations: the CRM and marketing databases, reached through SQLAlchemy URLs.
+
+`CRM_DATABASE_URL` and `MARKETING_DATABASE_URL` point at the real systems (PostgreSQL is tested);
+without them an embedded SQLite file under `ACTIVATION_DIR` (default `data/`) stands in, so the
+demo needs no server. The tables below are the demo's model of those systems. A real CRM already
+has its accounts and tasks tables: `ensure_tables` only creates tables that are missing and never
+alters existing ones, so pointing it at a real database needs tables with (at least) these
+columns and the unique keys the upserts rely on (`crm_accounts.account_id`,
+`audience_members (audience, email)`, `csm_tasks.idempotency_key`).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from orchestration.io import settings
+
+# Rows this system writes carry this marker, so syncs can tell them from other writers' rows.
+WRITTEN_BY = "segmentation_platform"
+
+crm_metadata = sa.MetaData()
+
+# The CRM's accounts. account_name stands for the CRM's own fields; the segment_* columns,
+# playbook_action and model_version are the fields we own.
+crm_accounts = sa.Table(
+    "crm_accounts",
+    crm_metadata,
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("account_name", sa.String(255)),
+    sa.Column("segment_id", sa.String(64)),  # stable text ids such as "seg_01"
+    sa.Column("segment_name", sa.String(255)),
+    sa.Column("playbook_action", sa.Text),
+    sa.Column("model_version", sa.String(64)),
+    sa.Column("segment_updated_at", sa.DateTime(timezone=True)),
+)
+
+# Tasks for customer-success managers; idempotency_key makes creating a task safe to repeat.
+csm_tasks = sa.Table(
+    "csm_tasks",
+    crm_metadata,
+    sa.Column("task_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("idempotency_key", sa.String(255), nullable=False, unique=True),
+    sa.Column("account_id", sa.String(64)),
+    sa.Column("customer_key", sa.String(64), nullable=False),
+    sa.Column("segment_id", sa.String(64)),  # stable text ids such as "seg_01"
+    sa.Column("segment_name", sa.String(255)),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("written_by", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
+)
+
+marketing_metadata = sa.MetaData()
+
+# Audience membership, shared with other writers (marketing ops, other tools): written_by tells
+# whose row it is, and this system only ever deletes its own rows.
+audience_members = sa.Table(
+    "audience_members",
+    marketing_metadata,
+    sa.Column("audience", sa.String(255), primary_key=True),
+    sa.Column("email", sa.String(320), primary_key=True),
+    sa.Column("customer_key", sa.String(64)),
+    sa.Column("written_by", sa.String(64), nullable=False),
+    sa.Column("added_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
+)
+
+
+def _embedded_url(name: str) -> str:
+    folder = settings.activation_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / name}"
+
+
+def crm_url() -> str:
+    """CRM_DATABASE_URL, else the embedded data/crm.sqlite."""
+    return settings.crm_database_url() or _embedded_url("crm.sqlite")
+
+
+def marketing_url() -> str:
+    """MARKETING_DATABASE_URL, else the embedded data/marketing.sqlite."""
+    return settings.marketing_database_url() or _embedded_url("marketing.sqlite")
+
+
+def create_destination_engine(url: str) -> Engine:
+    """An engine whose transactions really are transactions, on every backend.
+
+    Python's sqlite3 driver does not BEGIN before DDL and commits on its own schedule; the
+    SQLAlchemy-documented recipe below hands transaction control to SQLAlchemy so one batch
+    (temp table included) commits or rolls back as a whole. pool_pre_ping replaces connections
+    a restarted server dropped.
+    """
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _no_implicit_transactions(dbapi_connection, _record) -> None:
+            dbapi_connection.isolation_level = None
+
+        @sa.event.listens_for(engine, "begin")
+        def _explicit_begin(conn) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def ensure_tables(engine: Engine, metadata: sa.MetaData) -> None:
+    """Create the destination tables that are missing (a real CRM would already have them)."""
+    metadata.create_all(engine, checkfirst=True)
+
+
+def seed_embedded_crm(engine: Engine, accounts: list[tuple[str, str | None]]) -> int:
+    """Give the embedded demo CRM the accounts a real CRM would already hold (id and name only).
+
+    The CRM sync is update-only, so without this the demo CRM would stay empty. Accounts it
+    already has are left alone; returns how many were added. Never used for a configured CRM.
+    """
+    ensure_tables(engine, crm_metadata)
+    with engine.begin() as conn:
+        known = {row[0] for row in conn.execute(sa.select(crm_accounts.c.account_id))}
+        new = [{"account_id": a, "account_name": n} for a, n in accounts if a not in known]
+        if new:
+            conn.execute(crm_accounts.insert(), new)
+    return len(new)
+
+
+def dialect_kind(url: str) -> str:
+    """The Dagster kind tag of a destination URL: postgres, sqlite, ..."""
+    name = sa.engine.make_url(url).get_backend_name()
+    return "postgres" if name == "postgresql" else name
+
+
+def uses_embedded_crm(configured_url: str | None) -> bool:
+    """True when no CRM was configured and the demo's SQLite file stands in for one."""
+    return not configured_url and not settings.crm_database_url()

@@ -1,0 +1,45 @@
+"""Runtime configuration from environment variables, read lazily (never at import time)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+CONFIG_DIR = PROJECT_ROOT / "config"
+
+
+def _path_from_env(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def warehouse_path() -> Path:
+    """The DuckDB warehouse file (WAREHOUSE_PATH, default data/warehouse.duckdb)."""
+    return _path_from_env("WAREHOUSE_PATH", PROJECT_ROOT / "data" / "warehouse.duckdb")
+
+
+def landing_dir() -> Path:
+    """Where users drop raw files, one folder per raw table (LANDING_DIR, default data/landing)."""
+    return _path_from_env("LANDING_DIR", PROJECT_ROOT / "data" / "landing")
+
+
+def artifacts_dir() -> Path:
+    """Where model artifacts and reports are written (ARTIFACTS_DIR, default data/artifacts)."""
+    return _path_from_env("ARTIFACTS_DIR", PROJECT_ROOT / "data" / "artifacts")
+
+
+def activation_dir() -> Path:
+    """Folder of the embedded default destinations (ACTIVATION_DIR, default data/)."""
+    return _path_from_env("ACTIVATION_DIR", PROJECT_ROOT / "data")
+
+
+def crm_database_url() -> str | None:
+    """CRM_DATABASE_URL: the SQLAlchemy URL of the CRM; None means the embedded SQLite file."""
+    return os.environ.get("CRM_DATABASE_URL") or None
+
+
+def marketing_database_url() -> str | None:
+    """MARKETING_DATABASE_URL: the marketing database; None means the embedded SQLite file."""
+    return os.environ.get("MARKETING_DATABASE_URL") or None

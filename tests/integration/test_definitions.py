@@ -1,0 +1,101 @@
+"""The code location loads with the assets, checks, jobs, schedules and sensors we expect."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from dagster import AssetKey
+
+from orchestration.io.contract import RAW_TABLES
+
+
+@pytest.fixture(scope="module")
+def asset_graph():
+    from orchestration.definitions import defs
+
+    return defs, defs.resolve_asset_graph()
+
+
+def test_every_layer_has_its_group(asset_graph):
+    _, graph = asset_graph
+    groups = Counter(
+        graph.get(key).group_name
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).is_materializable
+    )
+    assert groups["ingestion"] == len(RAW_TABLES)
+    assert groups["staging"] >= len(RAW_TABLES)  # one staging model per raw table, plus seeds
+    for group in ["intermediate", "marts", "segmentation", "monitoring", "activation", "reporting"]:
+        assert groups[group] > 0, group
+    # Nothing is an unbacked stub: every dependency is an asset we define.
+    stubs = [key for key in graph.get_all_asset_keys() if not graph.get(key).is_materializable]
+    assert stubs == []
+
+
+def test_key_assets_and_lineage(asset_graph):
+    _, graph = asset_graph
+    expected = [
+        ["raw", "crm_accounts"],
+        ["staging", "stg_crm__accounts"],
+        ["intermediate", "int_identity_resolved"],
+        ["marts", "customer_attributes"],
+        ["segmentation", "segment_model"],
+        ["segmentation", "customer_segments"],
+        ["segmentation", "segment_profiles"],
+        ["monitoring", "segment_membership_history"],
+        ["monitoring", "segment_migration"],
+        ["audiences", "rule_segments"],
+        ["reporting", "segment_performance"],
+        ["reporting", "segment_report"],
+        ["activation", "crm_account_fields"],
+        ["activation", "marketing_audiences"],
+        ["activation", "csm_tasks"],
+    ]
+    keys = graph.get_all_asset_keys()
+    for path in expected:
+        assert AssetKey(path) in keys, path
+    # Files -> staging -> marts -> segments -> reporting and activation, in one graph.
+    upstream_of_crm = graph.upstream_key_iterator(AssetKey(["activation", "crm_account_fields"]))
+    assert AssetKey(["segmentation", "customer_segments"]) in set(upstream_of_crm)
+    assert (
+        AssetKey(["raw", "crm_accounts"])
+        in graph.get(AssetKey(["staging", "stg_crm__accounts"])).parent_keys
+    )
+    assert (
+        AssetKey(["segmentation", "customer_segments"])
+        in graph.get(AssetKey(["reporting", "segment_performance"])).parent_keys
+    )
+
+
+def test_checks_jobs_schedules_and_sensors(asset_graph):
+    defs, graph = asset_graph
+    check_names = Counter(key.name for key in graph.asset_check_keys)
+    assert check_names["gx_contract"] == len(RAW_TABLES)
+    assert check_names["landing_files_accepted"] == len(RAW_TABLES)
+    for name in [
+        "segment_stability",
+        "outcome_validation",
+        "run_to_run_agreement",
+        "feature_drift",
+        "governance_policy",
+    ]:
+        assert check_names[name] == 1, name
+    # dbt data tests arrive as checks too: unique/not_null on the marts at least.
+    assert sum(count for name, count in check_names.items() if name.startswith("unique_")) > 10
+    assert {job.name for job in defs.jobs} >= {"full_refresh_job", "monitoring_job"}
+    assert {schedule.name for schedule in defs.schedules} == {
+        "daily_full_refresh",
+        "monitoring_schedule",
+    }
+    assert {sensor.name for sensor in defs.sensors} == {"landing_sensor", "automation_sensor"}
+
+
+def test_activation_waits_for_blocking_checks(asset_graph):
+    _, graph = asset_graph
+    for name in ["crm_account_fields", "marketing_audiences", "csm_tasks"]:
+        condition = graph.get(AssetKey(["activation", name])).automation_condition
+        assert condition.label == "publish_after_checks_pass"
+        assert "all_deps_blocking_checks_passed" in [child.label for child in condition.children]
+    model = graph.get(AssetKey(["marts", "customer_attributes"])).automation_condition
+    assert model.label == "refresh_on_new_upstream_data"

@@ -1,0 +1,176 @@
+"""The ingestion assets, their checks and the landing sensor, run through Dagster for real."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import (
+    AssetCheckKey,
+    AssetKey,
+    AssetSelection,
+    RunRequest,
+    SkipReason,
+    build_sensor_context,
+    materialize,
+)
+
+from orchestration.defs.ingestion.assets import (
+    CONTRACT_CHECK,
+    FILES_ACCEPTED_CHECK,
+    ingestion_assets,
+    ingestion_checks,
+    landing_sensor,
+    raw_asset_key,
+)
+from orchestration.defs.resources import LandingResource, WarehouseResource
+from orchestration.io.contract import RAW_TABLES
+
+ACCOUNTS = "account_id,account_name,created_at\nA1,Acme,2024-01-01\nA2,Beta,not-a-date\n"
+EVENTS = (
+    "event_id,recipient_email,event_type,occurred_at\n"
+    "M1,a@x.com,open,2024-01-01T10:00:00+01:00\n"
+    "M2,a@x.com,click,2024-01-01T10:05:00+01:00\n"
+)
+
+
+def write_file(landing: Path, table: str, name: str, text: str) -> Path:
+    path = landing / table / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def paths(tmp_path) -> tuple[Path, Path]:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    return landing, tmp_path / "warehouse.duckdb"
+
+
+def resources(landing: Path, warehouse: Path) -> dict:
+    return {
+        "warehouse": WarehouseResource(path=str(warehouse)),
+        "landing": LandingResource(path=str(landing)),
+    }
+
+
+def run_assets(landing: Path, warehouse: Path, tables: list[str], checks: list[str] = ()):
+    """Materialize the raw assets of these tables (and the contract checks of `checks`)."""
+    selected = [raw_asset_key(t) for t in tables]
+    check_defs = [
+        c
+        for c in ingestion_checks
+        if c.check_keys & {AssetCheckKey(raw_asset_key(t), CONTRACT_CHECK) for t in checks}
+    ]
+    return materialize(
+        [*ingestion_assets, *check_defs],
+        selection=AssetSelection.assets(*selected),  # with their checks among those given
+        resources=resources(landing, warehouse),
+    )
+
+
+def sensor_tick(landing: Path, warehouse: Path):
+    with build_sensor_context(resources=resources(landing, warehouse)) as context:
+        return landing_sensor(context)
+
+
+def test_one_asset_and_one_contract_check_per_raw_table():
+    keys = [key for a in ingestion_assets for key in a.keys]
+    assert keys == [AssetKey(["raw", t]) for t in RAW_TABLES]
+    for assets_def in ingestion_assets:
+        key = assets_def.key
+        spec = next(iter(assets_def.specs))
+        assert spec.group_name == "ingestion"
+        assert spec.kinds == {"duckdb"}
+        assert RAW_TABLES[key.path[1]].description in spec.description
+        assert assets_def.op.pool == "duckdb"
+        assert set(assets_def.check_keys) == {AssetCheckKey(key, FILES_ACCEPTED_CHECK)}
+    check_keys = {key for c in ingestion_checks for key in c.check_keys}
+    assert check_keys == {AssetCheckKey(raw_asset_key(t), CONTRACT_CHECK) for t in RAW_TABLES}
+    assert landing_sensor.name == "landing_sensor"
+    assert landing_sensor.minimum_interval_seconds == 30
+
+
+def test_materialize_loads_new_files_and_reports_them(paths):
+    landing, warehouse = paths
+    write_file(landing, "crm_accounts", "accounts.csv", ACCOUNTS)
+    write_file(landing, "email_events", "events.csv", EVENTS)
+    write_file(landing, "crm_contacts", "broken.parquet", "not parquet at all")
+    tables = ["crm_accounts", "email_events", "crm_contacts", "survey_responses"]
+    result = run_assets(landing, warehouse, tables, checks=["email_events"])
+    assert result.success
+
+    accounts = result.asset_materializations_for_node("raw__crm_accounts")[0].metadata
+    assert accounts["rows_loaded"].value == 1
+    assert accounts["rows_quarantined"].value == 1
+    assert accounts["quarantine_reasons"].value == {"not a timestamp: created_at": 1}
+    assert accounts["dagster/row_count"].value == 1
+    columns = [c.name for c in accounts["dagster/column_schema"].schema.columns]
+    assert columns[:2] == ["account_id", "account_name"]
+    assert columns[-3:] == ["_source_file", "_source_line", "_loaded_at"]
+    assert "crm_accounts/accounts.csv" in accounts["files"].value
+
+    # an absent table materializes empty
+    surveys = result.asset_materializations_for_node("raw__survey_responses")[0].metadata
+    assert (surveys["dagster/row_count"].value, surveys["files_new"].value) == (0, 0)
+
+    evaluations = {
+        (e.asset_key.path[1], e.check_name): e for e in result.get_asset_check_evaluations()
+    }
+    assert evaluations[("crm_accounts", FILES_ACCEPTED_CHECK)].passed
+    rejected = evaluations[("crm_contacts", FILES_ACCEPTED_CHECK)]
+    assert not rejected.passed
+    [error] = rejected.metadata["errors"].value
+    assert error.startswith("crm_contacts/broken.parquet: unreadable file:")
+    gx = evaluations[("email_events", CONTRACT_CHECK)]
+    assert gx.passed
+    assert gx.metadata["rows_validated"].value == 2
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from raw.email_events").fetchone() == (2,)
+
+    # a second run finds nothing new and changes nothing
+    again = run_assets(landing, warehouse, ["email_events"])
+    [event] = again.asset_materializations_for_node("raw__email_events")
+    assert (event.metadata["files_new"].value, event.metadata["dagster/row_count"].value) == (0, 2)
+    # same data, same data version: downstream assets do not become stale
+    [before] = result.asset_materializations_for_node("raw__email_events")
+    assert event.tags["dagster/data_version"] == before.tags["dagster/data_version"]
+
+
+def test_sensor_requests_a_run_for_new_files_only(paths):
+    landing, warehouse = paths
+    skip = sensor_tick(landing, warehouse)
+    assert isinstance(skip, SkipReason)
+    assert "no new files" in skip.skip_message
+
+    write_file(landing, "crm_accounts", "accounts.csv", ACCOUNTS)
+    first = sensor_tick(landing, warehouse)  # no warehouse yet: every file is new
+    assert isinstance(first, RunRequest)
+    assert first.asset_selection == [raw_asset_key("crm_accounts")]
+    assert sensor_tick(landing, warehouse).run_key == first.run_key  # same files, same key
+
+    run_assets(landing, warehouse, ["crm_accounts"])
+    assert isinstance(sensor_tick(landing, warehouse), SkipReason)  # the old file is loaded
+
+    write_file(landing, "email_events", "events.csv", EVENTS)
+    shutil.copy(landing / "crm_accounts" / "accounts.csv", landing / "crm_accounts" / "copy.csv")
+    request = sensor_tick(landing, warehouse)
+    assert isinstance(request, RunRequest)
+    assert request.asset_selection == [raw_asset_key("email_events")]  # the copy is not new
+    assert request.run_key != first.run_key
+
+
+def test_sensor_skips_while_the_warehouse_is_being_written(paths):
+    landing, warehouse = paths
+    write_file(landing, "crm_accounts", "accounts.csv", ACCOUNTS)
+    run_assets(landing, warehouse, ["crm_accounts"])
+    write_file(landing, "email_events", "events.csv", EVENTS)
+    with duckdb.connect(str(warehouse)):  # a writer holds the file
+        tick = sensor_tick(landing, warehouse)
+    assert isinstance(tick, SkipReason)
+    assert tick.skip_message.startswith("warehouse busy, will retry")
+    assert isinstance(sensor_tick(landing, warehouse), RunRequest)  # next tick

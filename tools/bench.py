@@ -1,0 +1,229 @@
+"""`make bench`: time each pipeline stage at a chosen scale: wall time, rows/s and peak memory.
+
+Each stage runs in a fresh child process so its peak memory (ru_maxrss, including the dbt
+subprocess for the dbt stage) is its own. Stages run in order and share a work folder:
+generate -> load -> dbt -> segment -> checks -> sync. `segment_synthetic` (not run by default)
+times the engine on a synthetic matrix, for scales beyond the generated data (1,000,000).
+
+    python -m tools.bench --accounts 5000 [--stages generate,load,dbt] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from orchestration.io.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+
+STAGES: dict[str, Callable[[Path, int], int]] = {}
+
+
+def stage(name: str):
+    """Register a stage: a function(workdir, accounts) -> rows processed."""
+
+    def register(func: Callable[[Path, int], int]) -> Callable[[Path, int], int]:
+        STAGES[name] = func
+        return func
+
+    return register
+
+
+def _warehouse(workdir: Path) -> Path:
+    return workdir / "warehouse.duckdb"
+
+
+@stage("generate")
+def generate_stage(workdir: Path, accounts: int) -> int:
+    from orchestration.sample_data import generate
+
+    summary = generate(workdir / "landing", accounts=accounts, seed=42, show_progress=True)
+    return int(sum(summary["rows"].values()))
+
+
+@stage("load")
+def load_stage(workdir: Path, accounts: int) -> int:
+    from orchestration.io.ingestion import load_landing
+    from orchestration.io.warehouse import connect
+
+    with connect(_warehouse(workdir)) as con:
+        results = load_landing(workdir / "landing", con)
+    return int(sum(r.rows_in for r in results))
+
+
+@stage("dbt")
+def dbt_stage(workdir: Path, accounts: int) -> int:
+    from orchestration.io.warehouse import connect
+
+    env = {
+        **os.environ,
+        "WAREHOUSE_PATH": str(_warehouse(workdir)),
+        "DBT_TARGET_PATH": str(workdir / "dbt_target"),
+        "DBT_LOG_PATH": str(workdir / "dbt_logs"),
+    }
+    dbt = Path(sys.executable).parent / "dbt"
+    subprocess.run(
+        [
+            str(dbt),
+            "build",
+            "--exclude",
+            "tag:reporting",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
+        check=True,
+        env=env,
+        cwd=DBT_PROJECT_DIR,
+    )
+    with connect(_warehouse(workdir), read_only=True) as con:
+        return int(con.execute("select sum(rows_loaded) from raw._load_ledger").fetchone()[0] or 0)
+
+
+@stage("segment")
+def segment_stage(workdir: Path, accounts: int) -> int:
+    """Selection + fit + assignment on the built customer_attributes, as the segment_model does."""
+    from ml_assets.assignment import train_segment_model
+    from ml_assets.features import FeatureConfig
+    from ml_assets.selection import SelectionConfig
+    from orchestration.io.catalog import load_attribute_catalog
+    from orchestration.io.warehouse import connect, read_table
+
+    with connect(_warehouse(workdir), read_only=True) as con:
+        attributes = read_table(con, "marts", "customer_attributes")
+        quality = read_table(con, "marts", "attribute_quality")
+    catalog = load_attribute_catalog(workdir / "dbt_target" / "manifest.json")
+    model = train_segment_model(attributes, catalog, quality, FeatureConfig(), SelectionConfig())
+    model.assign(attributes)
+    return len(attributes)
+
+
+@stage("segment_synthetic")
+def segment_synthetic_stage(workdir: Path, accounts: int) -> int:
+    """The same engine on a synthetic matrix of `accounts` customers (for the 1,000,000 point)."""
+    from ml_assets.selection import benchmark
+
+    return int(benchmark(accounts)["n_customers"])
+
+
+@stage("checks")
+def checks_stage(workdir: Path, accounts: int) -> int:
+    """Stability, agreement, drift, outcome validation, migration and anti-flapping computations."""
+    from orchestration.defs.monitoring.checks import benchmark
+
+    benchmark(n_customers=accounts)
+    return accounts
+
+
+@stage("sync")
+def sync_stage(workdir: Path, accounts: int) -> int:
+    """Reverse ETL into a throwaway PostgreSQL: a first sync of `accounts` customers, then an
+    incremental one with 1% of them moved (activation.benchmark); returns the rows written."""
+    import sqlalchemy as sa
+
+    from orchestration.io.activation import benchmark
+
+    script = ["bash", str(PROJECT_ROOT / "scripts" / "postgres_test_server.sh")]
+    was_running = subprocess.run([*script, "status"], capture_output=True).returncode == 0
+    started = subprocess.run([*script, "start"], check=True, stdout=subprocess.PIPE, text=True)
+    server_url = started.stdout.strip().splitlines()[-1]
+    try:
+        # A database of its own: the benchmark drops and recreates the destination tables.
+        admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text("drop database if exists bench_activation with (force)"))
+            conn.execute(sa.text("create database bench_activation"))
+        admin.dispose()
+        url = sa.engine.make_url(server_url).set(database="bench_activation")
+        report = benchmark(url.render_as_string(hide_password=False), n_customers=accounts)
+    finally:
+        if not was_running:
+            subprocess.run([*script, "stop"], check=False, stdout=subprocess.DEVNULL)
+    print(json.dumps(report, indent=2), file=sys.stderr)  # per-phase rows/s for the issue
+    return int(report["first"]["rows_written"] + report["incremental"]["rows_written"])
+
+
+def _run_stage_in_child(name: str, workdir: Path, accounts: int) -> dict:
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.bench",
+            "--child",
+            name,
+            "--workdir",
+            str(workdir),
+            "--accounts",
+            str(accounts),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    wall = time.perf_counter() - started
+    if completed.returncode != 0:
+        return {"stage": name, "status": "failed", "wall_s": round(wall, 1)}
+    child = json.loads(completed.stdout.strip().splitlines()[-1])
+    rows = child["rows"]
+    return {
+        "stage": name,
+        "status": "ok",
+        "wall_s": round(wall, 1),
+        "rows": rows,
+        "rows_per_s": int(rows / wall) if wall else None,
+        "peak_mb": child["peak_mb"],
+    }
+
+
+def _child(name: str, workdir: Path, accounts: int) -> None:
+    rows = STAGES[name](workdir, accounts)
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"rows": rows, "peak_mb": round(max(own, children) / 1024, 1)}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--accounts", type=int, default=5000)
+    parser.add_argument(
+        "--stages",
+        default=",".join(name for name in STAGES if name != "segment_synthetic"),
+        help=f"comma-separated, from: {', '.join(STAGES)}",
+    )
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    workdir = (args.workdir or PROJECT_ROOT / "data" / "bench" / str(args.accounts)).resolve()
+    if args.child:
+        _child(args.child, workdir, args.accounts)
+        return 0
+    workdir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for name in args.stages.split(","):
+        print(f"[bench] {name} at {args.accounts} accounts ...", file=sys.stderr, flush=True)
+        results.append(_run_stage_in_child(name, workdir, args.accounts))
+        if results[-1]["status"] != "ok":
+            break
+    headers = ["stage", "status", "wall_s", "rows", "rows_per_s", "peak_mb"]
+    print(f"\nbenchmark at {args.accounts} accounts ({workdir})")
+    print("  ".join(h.ljust(12) for h in headers))
+    for result in results:
+        print("  ".join(str(result.get(h, "")).ljust(12) for h in headers))
+    out = PROJECT_ROOT / "bench_results" / f"bench_{args.accounts}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    return 0 if all(r["status"] == "ok" for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
