@@ -12,8 +12,8 @@ import pandas as pd
 from conftest import run_dbt
 
 from orchestration.ingestion import load_landing
-from orchestration.sample_data import TRACKING_CUTOVER
 from orchestration.warehouse import connect
+from tools.sample_data import TRACKING_CUTOVER
 
 EMAIL_MODELS = {
     "stg_crm__contacts": "email_raw",

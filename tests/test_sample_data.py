@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from orchestration import sample_data
 from orchestration.contract import RAW_TABLES
-from orchestration.sample_data import ARCHETYPES, EVENT_TAXONOMY, generate
+from tools import sample_data
+from tools.sample_data import ARCHETYPES, EVENT_TAXONOMY, generate
 
 ACCOUNTS = 200
 SEED = 3

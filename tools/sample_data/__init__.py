@@ -1,6 +1,6 @@
 """Sample-data generator: a B2B SaaS business across the six raw sources, with ground truth.
 
-`python -m orchestration.sample_data --accounts N --seed S --out DIR [--period 1|2]` writes every
+`python -m tools.sample_data --accounts N --seed S --out DIR [--period 1|2]` writes every
 raw-contract table (`orchestration.contract.RAW_TABLES`) as CSV under `DIR/<table>/` and the truth
 under `DIR/_truth/` (never loaded; see docs/interfaces.md).
 
@@ -1589,6 +1589,3 @@ def main(argv: list[str] | None = None) -> dict:
     print("  malformed: " + ", ".join(f"{k}={v}" for k, v in summary["malformed"].items()))
     return summary
 
-
-if __name__ == "__main__":
-    main()
