@@ -28,7 +28,7 @@ manifest: install
 	cd dbt_project && $(CURDIR)/$(BIN)/dbt parse --quiet --profiles-dir .
 
 sample-data: install
-	$(PY) -m orchestration.sample_data --accounts $(ACCOUNTS) --seed $(SEED) --out $(LANDING_DIR)
+	$(PY) -m tools.sample_data --accounts $(ACCOUNTS) --seed $(SEED) --out $(LANDING_DIR)
 
 # Materialize every asset over whatever LANDING_DIR holds (your own files or the sample data).
 run: manifest

@@ -23,7 +23,7 @@ TEST_SEED = 7
 @pytest.fixture(scope="session")
 def generated_landing(tmp_path_factory) -> Path:
     """Period-1 sample data for TEST_ACCOUNTS accounts, as landing files plus _truth/."""
-    from orchestration.sample_data import generate
+    from tools.sample_data import generate
 
     out = tmp_path_factory.mktemp("landing")
     generate(out, accounts=TEST_ACCOUNTS, seed=TEST_SEED)

@@ -41,7 +41,7 @@ def _warehouse(workdir: Path) -> Path:
 
 @stage("generate")
 def generate_stage(workdir: Path, accounts: int) -> int:
-    from orchestration.sample_data import generate
+    from tools.sample_data import generate
 
     summary = generate(workdir / "landing", accounts=accounts, seed=42, show_progress=True)
     return int(sum(summary["rows"].values()))

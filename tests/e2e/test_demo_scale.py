@@ -98,7 +98,7 @@ def _read(landing: Path, warehouse: Path) -> Period:
 
 @pytest.fixture(scope="session")
 def demo_periods(tmp_path_factory) -> dict[int, Period]:
-    from orchestration.sample_data import generate
+    from tools.sample_data import generate
 
     root = tmp_path_factory.mktemp("demo_scale")
     paths = {}

@@ -362,7 +362,7 @@ def test_great_expectations_suite_passes_on_loaded_data_and_catches_nulls(con, l
 
 
 def test_generated_sample_data_is_fully_accounted_for(tmp_path, con):
-    sample_data = pytest.importorskip("orchestration.sample_data")
+    sample_data = pytest.importorskip("tools.sample_data")
     out = tmp_path / "sample"
     sample_data.generate(out, accounts=100, seed=3)
     results = load_landing(out, con)

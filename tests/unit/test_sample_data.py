@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from orchestration.io.contract import RAW_TABLES
 
-from orchestration import sample_data
-from orchestration.sample_data import ARCHETYPES, EVENT_TAXONOMY, generate
+from orchestration.io.contract import RAW_TABLES
+from tools import sample_data
+from tools.sample_data import ARCHETYPES, EVENT_TAXONOMY, generate
 
 ACCOUNTS = 200
 SEED = 3
@@ -67,7 +67,7 @@ def test_same_seed_gives_identical_files_and_other_seed_differs(period1, tmp_pat
 def test_chunks_are_independent_of_each_other(tmp_path, monkeypatch):
     # Small chunks force several files per table (and the worker pool); the first chunk's
     # files do not depend on how many accounts follow it.
-    monkeypatch.setattr(sample_data, "CHUNK_ACCOUNTS", 40)
+    monkeypatch.setattr("tools.sample_data.writer.CHUNK_ACCOUNTS", 40)
     many, one = tmp_path / "many", tmp_path / "one"
     summary = generate(many, accounts=100, seed=SEED)
     generate(one, accounts=40, seed=SEED)
