@@ -12,6 +12,7 @@ import pandas as pd
 
 from orchestration.io.ingestion import load_landing
 from orchestration.io.warehouse import connect
+from tests.support.dbt import run_dbt
 from tools.sample_data import TRACKING_CUTOVER
 
 EMAIL_MODELS = {

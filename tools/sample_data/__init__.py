@@ -1,8 +1,8 @@
 """Sample-data generator: a B2B SaaS business across the six raw sources, with ground truth.
 
 `python -m tools.sample_data --accounts N --seed S --out DIR [--period 1|2]` writes every
-raw-contract table (`orchestration.io.contract.RAW_TABLES`) as CSV under `DIR/<table>/` and the truth
-under `DIR/_truth/` (never loaded; see docs/interfaces.md).
+raw-contract table (`orchestration.io.contract.RAW_TABLES`) as CSV under `DIR/<table>/` and
+the truth under `DIR/_truth/` (never loaded; see docs/interfaces.md).
 
 How it is built, and why:
 
