@@ -12,55 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2_contingency
 
-PSI_MODERATE = 0.1
-PSI_MAJOR = 0.25
-EPSILON = 1e-4  # share given to empty bins so the log stays finite
-
-
-def psi_band(value: float) -> str:
-    if not np.isfinite(value):
-        return "unknown"
-    if value >= PSI_MAJOR:
-        return "major"
-    return "moderate" if value >= PSI_MODERATE else "stable"
-
-
-def psi_from_shares(reference: np.ndarray, current: np.ndarray, eps: float = EPSILON) -> float:
-    """PSI between two share vectors over the same bins (empty bins floored at eps)."""
-    ref = np.clip(np.asarray(reference, dtype=float), eps, None)
-    cur = np.clip(np.asarray(current, dtype=float), eps, None)
-    return float(np.sum((cur - ref) * np.log(cur / ref)))
-
-
-def psi(
-    reference: pd.Series | np.ndarray,
-    current: pd.Series | np.ndarray,
-    bins: int = 10,
-    eps: float = EPSILON,
-) -> float:
-    """PSI of one numeric feature; missing values form their own bin."""
-    ref = pd.to_numeric(pd.Series(reference), errors="coerce").to_numpy(dtype=float)
-    cur = pd.to_numeric(pd.Series(current), errors="coerce").to_numpy(dtype=float)
-    if len(ref) == 0 or len(cur) == 0:
-        return float("nan")
-    ref_present = ref[~np.isnan(ref)]
-    # Interior quantile edges of the reference; ties collapse (a constant feature has one bin).
-    edges = (
-        np.unique(np.quantile(ref_present, np.linspace(0, 1, bins + 1))[1:-1])
-        if len(ref_present)
-        else np.array([])
-    )
-
-    def shares(values: np.ndarray) -> np.ndarray:
-        present = values[~np.isnan(values)]
-        counts = np.bincount(
-            np.searchsorted(edges, present, side="right"), minlength=len(edges) + 1
-        )
-        return np.append(counts, np.isnan(values).sum()) / len(values)
-
-    return psi_from_shares(shares(ref), shares(cur), eps)
+from ml_assets.stats import chi_square, psi, psi_band, psi_from_shares
 
 
 def feature_psi(
@@ -112,11 +65,7 @@ def segment_size_drift(
     table["reference_share"] = table["reference_count"] / max(table["reference_count"].sum(), 1)
     table["current_share"] = table["current_count"] / max(table["current_count"].sum(), 1)
     observed = table[["reference_count", "current_count"]].to_numpy().T
-    observed = observed[:, observed.sum(axis=0) > 0]
-    if observed.shape[1] < 2 or (observed.sum(axis=1) == 0).any():
-        chi2, p_value = 0.0, 1.0
-    else:
-        chi2, p_value = (float(v) for v in chi2_contingency(observed)[:2])
+    chi2, p_value, _ = chi_square(observed)
     return SegmentSizeDrift(
         shares=table,
         psi=psi_from_shares(table["reference_share"], table["current_share"]),

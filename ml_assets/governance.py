@@ -9,7 +9,6 @@ destinations. Plain Python, no Dagster.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +18,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 import yaml
-from scipy.stats import chi2_contingency
 
+from ml_assets.stats import correlation_ratio, cramers_v
 from orchestration.io import settings
 from orchestration.io.warehouse import read_table
 
@@ -352,36 +351,6 @@ def unclassified_custom_attributes(policy: GovernancePolicy, names: Iterable[str
 
 # ---------------------------------------------------------------------------------------------
 # Proxy detection
-
-
-def cramers_v(x: pd.Series, y: pd.Series) -> float:
-    """Bias-corrected Cramér's V (Bergsma 2013) between two categorical series without nulls.
-
-    The correction keeps small samples with many categories from looking associated by chance.
-    """
-    table = pd.crosstab(x, y).to_numpy()
-    r, k = table.shape
-    n = table.sum()
-    if r < 2 or k < 2 or n < 2:
-        return 0.0
-    chi2 = chi2_contingency(table, correction=False)[0]
-    phi2 = chi2 / n
-    phi2_corr = max(0.0, phi2 - (k - 1) * (r - 1) / (n - 1))
-    r_corr = r - (r - 1) ** 2 / (n - 1)
-    k_corr = k - (k - 1) ** 2 / (n - 1)
-    denominator = min(k_corr - 1, r_corr - 1)
-    return float(math.sqrt(phi2_corr / denominator)) if denominator > 0 else 0.0
-
-
-def correlation_ratio(categories: pd.Series, values: pd.Series) -> float:
-    """Correlation ratio eta: share of a numeric variable's spread explained by the categories."""
-    values = values.astype(float)
-    total = ((values - values.mean()) ** 2).sum()
-    if total == 0:
-        return 0.0
-    groups = values.groupby(categories.to_numpy())
-    between = (groups.count() * (groups.mean() - values.mean()) ** 2).sum()
-    return float(math.sqrt(between / total))
 
 
 def _is_numeric(series: pd.Series, declared: str | None) -> bool:

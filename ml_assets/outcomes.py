@@ -13,28 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2_contingency, kruskal
+from scipy.stats import kruskal
+
+from ml_assets.stats import chi_square, eta_squared
 
 MIN_ETA_SQUARED = 0.01
 MIN_CRAMERS_V = 0.1
 ALPHA = 0.05
 TEST_COLUMNS = ["outcome", "test", "statistic", "p_value", "effect_name", "effect", "negligible"]
-
-
-def eta_squared(h: float, k: int, n: int) -> float:
-    """Kruskal-Wallis effect size (Tomczak & Tomczak 2014), floored at 0."""
-    return max((h - k + 1) / (n - k), 0.0) if n > k else float("nan")
-
-
-def cramers_v(table: np.ndarray) -> tuple[float, float, float]:
-    """(chi2, p_value, Cramér's V) of a contingency table."""
-    table = np.asarray(table, dtype=float)
-    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
-    if min(table.shape) < 2:
-        return 0.0, 1.0, 0.0
-    chi2, p_value = (float(v) for v in chi2_contingency(table, correction=False)[:2])
-    n = table.sum()
-    return chi2, p_value, float(np.sqrt(chi2 / (n * (min(table.shape) - 1))))
 
 
 @dataclass
@@ -107,7 +93,7 @@ def validate_outcomes(
             continue
         present = data[[segment, column]].dropna()
         table = pd.crosstab(present[segment], present[column].astype(int)).to_numpy()
-        chi2, p_value, v = cramers_v(table)
+        chi2, p_value, v = chi_square(table)
         rows.append((column, "chi_square", chi2, p_value, "cramers_v", v, not v >= min_cramers_v))
     tests = pd.DataFrame(rows, columns=TEST_COLUMNS)
 

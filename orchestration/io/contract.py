@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from orchestration.io import tables
+
 # Logical column types and the DuckDB type each loads as.
 DUCKDB_TYPES = {
     "string": "VARCHAR",
@@ -221,6 +223,6 @@ CUSTOMER_ROOT_TABLES = ("crm_accounts", "billing_customers")
 # Columns every loaded raw table carries in addition to the contract's.
 LOAD_COLUMNS = {"_source_file": "VARCHAR", "_source_line": "BIGINT", "_loaded_at": "TIMESTAMPTZ"}
 
-RAW_SCHEMA = "raw"
-QUARANTINE_SCHEMA = "raw_quarantine"
-LEDGER_TABLE = ("raw", "_load_ledger")
+RAW_SCHEMA = tables.RAW_SCHEMA
+QUARANTINE_SCHEMA = tables.QUARANTINE_SCHEMA
+LEDGER_TABLE = tables.LOAD_LEDGER

@@ -19,13 +19,13 @@ from ml_assets.governance import (
     analytics_consent_mask,
     assert_policy_matches_catalog,
     check_policy_against_catalog,
-    cramers_v,
     detect_proxies,
     governed_feature_exclusions,
     load_policy,
     marketing_consented,
     segment_composition_audit,
 )
+from ml_assets.stats import cramers_v
 from orchestration.io.catalog import load_attribute_catalog
 from tests.support.governance import (
     N_CUSTOMERS,

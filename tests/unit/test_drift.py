@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml_assets.drift import drift_summary, feature_psi, psi, psi_band, segment_size_drift
+from ml_assets.drift import drift_summary, feature_psi, segment_size_drift
+from ml_assets.stats import psi, psi_band
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml_assets.outcomes import cramers_v, eta_squared, validate_outcomes
+from ml_assets.outcomes import validate_outcomes
+from ml_assets.stats import chi_square, eta_squared
 
 N = 2000
 
@@ -89,6 +90,6 @@ def test_missing_outcome_columns_are_reported(customers):
 def test_effect_size_formulas():
     assert eta_squared(h=13.0, k=3, n=103) == pytest.approx((13 - 3 + 1) / 100)
     assert eta_squared(h=0.5, k=3, n=103) == 0.0
-    chi2, p_value, v = cramers_v(np.array([[50, 0], [0, 50]]))
+    chi2, p_value, v = chi_square(np.array([[50, 0], [0, 50]]))
     assert v == pytest.approx(1.0)
-    assert cramers_v(np.array([[25, 25], [25, 25]]))[2] == pytest.approx(0.0)
+    assert chi_square(np.array([[25, 25], [25, 25]]))[2] == pytest.approx(0.0)

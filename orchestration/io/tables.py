@@ -1,0 +1,71 @@
+"""Every warehouse table the Python code reads or writes, named once (docs/interfaces.md as code).
+
+A `Table` is a (schema, name) pair: `read_table(con, *tables.CUSTOMER_SEGMENTS)`, its quoted SQL
+name is `.sql`, and a Dagster asset key is built from the same two parts, so the key of a table's
+asset and the table it writes can never drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Table(NamedTuple):
+    schema: str
+    name: str
+
+    @property
+    def sql(self) -> str:
+        """The quoted, schema-qualified name for SQL text."""
+        return f'"{self.schema}"."{self.name}"'
+
+    @property
+    def path(self) -> list[str]:
+        """The asset-key path of the asset that owns this table."""
+        return [self.schema, self.name]
+
+
+# Schemas written by Python (dbt writes staging, intermediate, marts and reporting).
+RAW_SCHEMA = "raw"
+QUARANTINE_SCHEMA = "raw_quarantine"
+SEGMENTATION_SCHEMA = "segmentation"
+MONITORING_SCHEMA = "monitoring"
+GOVERNANCE_SCHEMA = "governance"
+AUDIENCES_SCHEMA = "audiences"
+ACTIVATION_SCHEMA = "activation"
+REPORTING_SCHEMA = "reporting"
+
+# raw: the ingestion ledger (raw tables themselves are named by the contract).
+LOAD_LEDGER = Table(RAW_SCHEMA, "_load_ledger")
+
+# marts (dbt)
+CUSTOMER_ATTRIBUTES = Table("marts", "customer_attributes")
+CUSTOM_ATTRIBUTES = Table("marts", "customer_custom_attributes")
+ATTRIBUTE_QUALITY = Table("marts", "attribute_quality")
+CUSTOMER_OUTCOMES = Table("marts", "customer_outcomes")
+DIM_CUSTOMERS = Table("marts", "dim_customers")
+
+# segmentation
+CUSTOMER_SEGMENTS = Table(SEGMENTATION_SCHEMA, "customer_segments")
+SEGMENT_PROFILES = Table(SEGMENTATION_SCHEMA, "segment_profiles")
+MODEL_SELECTION = Table(SEGMENTATION_SCHEMA, "model_selection")
+FEATURE_MATRIX_COLUMNS = Table(SEGMENTATION_SCHEMA, "feature_matrix_columns")
+
+# monitoring
+MEMBERSHIP_HISTORY = Table(MONITORING_SCHEMA, "segment_membership_history")
+SEGMENT_MIGRATION = Table(MONITORING_SCHEMA, "segment_migration")
+ACTION_ENTRANTS = Table(MONITORING_SCHEMA, "action_entrants")
+FEATURE_SNAPSHOTS = Table(MONITORING_SCHEMA, "feature_snapshots")
+FEATURE_DRIFT = Table(MONITORING_SCHEMA, "feature_drift")
+
+# governance and audiences
+SEGMENT_COMPOSITION = Table(GOVERNANCE_SCHEMA, "segment_composition")
+RULE_SEGMENTS = Table(AUDIENCES_SCHEMA, "rule_segments")
+
+# activation
+SYNC_LEDGER = Table(ACTIVATION_SCHEMA, "sync_ledger")
+SYNC_STATE = Table(ACTIVATION_SCHEMA, "sync_state")
+
+# reporting
+SEGMENT_PERFORMANCE = Table(REPORTING_SCHEMA, "segment_performance")
+SEGMENT_REPORT = Table(REPORTING_SCHEMA, "segment_report")  # an HTML file, not a table
