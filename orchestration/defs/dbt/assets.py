@@ -14,17 +14,25 @@ from typing import Any
 
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetSpec,
     MetadataValue,
     Output,
     TableColumn,
     TableSchema,
 )
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+    get_asset_key_for_model,
+)
 
 from orchestration.defs.automation import refresh_on_new_upstream_data
 from orchestration.defs.resources import WarehouseResource
 from orchestration.io import settings
+from orchestration.io.tables import Table
 
 dbt_project = DbtProject(
     project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR
@@ -147,6 +155,16 @@ def dbt_reporting_assets(
 ):
     """Reporting marts built on the segments (segment performance)."""
     yield from _build(context, dbt, warehouse)
+
+
+def dbt_model_key(model: str) -> AssetKey:
+    """The asset key of a dbt model, from the manifest (never a string literal elsewhere)."""
+    return get_asset_key_for_model([dbt_warehouse_assets], model)
+
+
+def dbt_table_key(table: Table) -> AssetKey:
+    """The asset key of the dbt model that builds a warehouse table of `orchestration.io.tables`."""
+    return dbt_model_key(table.name)
 
 
 def dbt_resource() -> DbtCliResource:
