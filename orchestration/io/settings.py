@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -43,3 +45,17 @@ def crm_database_url() -> str | None:
 def marketing_database_url() -> str | None:
     """MARKETING_DATABASE_URL: the marketing database; None means the embedded SQLite file."""
     return os.environ.get("MARKETING_DATABASE_URL") or None
+
+
+@contextmanager
+def warehouse_path_for_subprocesses(path: Path) -> Iterator[None]:
+    """Point WAREHOUSE_PATH at `path` while a subprocess (dbt, whose profiles.yml reads it) runs."""
+    previous = os.environ.get("WAREHOUSE_PATH")
+    os.environ["WAREHOUSE_PATH"] = str(path)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("WAREHOUSE_PATH", None)
+        else:
+            os.environ["WAREHOUSE_PATH"] = previous

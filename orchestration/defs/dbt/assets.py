@@ -5,10 +5,8 @@ layer (staging, intermediate, marts) runs before segmentation, the reporting lay
 segments back through a dbt source mapped to the segmentation asset.
 """
 
-import os
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -69,20 +67,6 @@ class SegmentationDbtTranslator(DagsterDbtTranslator):
 translator = SegmentationDbtTranslator()
 
 
-@contextmanager
-def _warehouse_env(warehouse: WarehouseResource) -> Iterator[None]:
-    """dbt reads WAREHOUSE_PATH from the environment (profiles.yml); point it at this resource."""
-    previous = os.environ.get("WAREHOUSE_PATH")
-    os.environ["WAREHOUSE_PATH"] = str(warehouse.file)
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("WAREHOUSE_PATH", None)
-        else:
-            os.environ["WAREHOUSE_PATH"] = previous
-
-
 def _table_metadata(
     warehouse: WarehouseResource, relations: dict[str, tuple[str, str]]
 ) -> dict[str, dict]:
@@ -109,7 +93,7 @@ def _table_metadata(
 
 def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """`dbt build` (models + tests) for the selected subset, then row counts and column schemas."""
-    with _warehouse_env(warehouse):
+    with settings.warehouse_path_for_subprocesses(warehouse.file):
         invocation = dbt.cli(["build"], context=context)
         events = list(invocation.stream())
     manifest = invocation.manifest
