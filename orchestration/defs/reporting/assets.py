@@ -1,175 +1,18 @@
-"""The segment report: one self-contained HTML file per run, for people who read rather than query.
+"""The segment report asset: reads segments, profiles, migration and performance, renders the
+self-contained HTML page (ml_assets.report) and writes it next to the model artifacts."""
 
-Sizes, names and playbooks, defining traits, outcome differences, stability and migration, with
-the charts inlined (base64 PNG), so the file can be mailed or opened offline.
-"""
-
-import base64
-import html
-import json
-from datetime import UTC, datetime
-from pathlib import Path
-
-import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from ml_assets import plots
 from ml_assets.profiling import attribute_stats
+from ml_assets.report import render_report
+from orchestration.defs.dbt.assets import dbt_table_key
 from orchestration.defs.resources import WarehouseResource
-from orchestration.io import settings
+from orchestration.io import reports, tables
 from orchestration.io.catalog import default_manifest_path, load_attribute_catalog
 from orchestration.io.warehouse import read_table
 
-REPORT_KEY = AssetKey(["reporting", "segment_report"])
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
-h1 { margin-bottom: 0; } .sub { color: #666; margin-top: .2rem; }
-table { border-collapse: collapse; display: block; overflow-x: auto; }
-table { margin: .8rem 0 1.6rem; font-size: .9rem; }
-th, td { border-bottom: 1px solid #ddd; padding: .3rem .6rem; text-align: left; }
-th { background: #f4f6f8; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-img { max-width: 100%; margin: .5rem 0 1.5rem; } .empty { color: #888; font-style: italic; }
-"""
-
-
-def _png_tag(png: bytes, alt: str) -> str:
-    encoded = base64.b64encode(png).decode()
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
-
-
-def html_table(frame: pd.DataFrame, digits: int = 3) -> str:
-    """A plain HTML table; every cell is escaped."""
-    if frame.empty:
-        return '<p class="empty">No rows.</p>'
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    rows = []
-    for record in frame.itertuples(index=False):
-        cells = []
-        for value in record:
-            if isinstance(value, float):
-                text = "" if pd.isna(value) else f"{value:,.{digits}f}"
-                cells.append(f'<td class="num">{text}</td>')
-            elif isinstance(value, int):
-                cells.append(f'<td class="num">{value:,}</td>')
-            else:
-                cells.append(f"<td>{html.escape('' if value is None else str(value))}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def _traits_text(raw: str | None) -> str:
-    """Defining traits as words: 'current_mrr high, usage_trend_30d low'."""
-    return ", ".join(f"{t['attribute']} {t['direction']}" for t in (json.loads(raw) if raw else []))
-
-
-def render_report(
-    profiles: pd.DataFrame,
-    lift_png: bytes | None = None,
-    migration: pd.DataFrame | None = None,
-    performance: pd.DataFrame | None = None,
-    generated_at: datetime | None = None,
-) -> str:
-    """The report's HTML from the run's tables (pure: no warehouse access)."""
-    generated_at = generated_at or datetime.now(UTC)
-    sections = []
-    if profiles.empty:
-        sections.append(
-            '<p class="empty">No segments in this run (see the segment_model asset).</p>'
-        )
-    else:
-        labels = dict(zip(profiles["segment_id"], profiles["segment_name"], strict=True))
-        sizes = profiles.set_index("segment_name")["size"]
-        overview = profiles.assign(defining_traits=profiles["top_traits"].map(_traits_text))
-        columns = [
-            c
-            for c in [
-                "segment_id",
-                "segment_name",
-                "status",
-                "size",
-                "share",
-                "defining_traits",
-                "playbook_action",
-            ]
-            if c in overview
-        ]
-        sections.append("<h2>Segments, names and playbooks</h2>" + html_table(overview[columns]))
-        sections.append(_png_tag(plots.segment_size_chart(sizes), "segment sizes"))
-        if lift_png:
-            sections.append(
-                "<h2>Profiles</h2><p>Standardised difference of each attribute from the "
-                "population (red: higher, blue: lower).</p>"
-                + _png_tag(lift_png, "profile heat map")
-            )
-        outcome_columns = [
-            c
-            for c in [
-                "segment_name",
-                "avg_revenue_after",
-                "churn_rate",
-                "expansion_rate",
-                "support_burden",
-            ]
-            if c in profiles
-        ]
-        sections.append(
-            "<h2>Outcome differences</h2><p>Outcomes measured after the reference date "
-            "(no leakage into the features).</p>" + html_table(profiles[outcome_columns])
-        )
-        if {"avg_revenue_after", "churn_rate"} <= set(profiles.columns):
-            outcomes = profiles.set_index("segment_name")[["avg_revenue_after", "churn_rate"]]
-            sections.append(_png_tag(plots.outcome_chart(outcomes), "outcomes by segment"))
-        if performance is not None and not performance.empty:
-            sections.append(
-                "<h3>Segment performance (dbt reporting mart)</h3>" + html_table(performance)
-            )
-        if migration is not None and not migration.empty:
-            counts = migration.pivot_table(
-                index="from_segment",
-                columns="to_segment",
-                values="customers",
-                aggfunc="sum",
-                fill_value=0,
-            )
-            shares = counts.div(counts.sum(axis=1).replace(0, 1), axis=0)
-            from ml_assets.migration import migration_heatmap_png
-
-            moved = int(
-                migration.loc[
-                    migration["from_segment"] != migration["to_segment"], "customers"
-                ].sum()
-            )
-            total = int(migration["customers"].sum())
-            sections.append(
-                f"<h2>Stability and migration</h2><p>{moved:,} of {total:,} customers "
-                f"({moved / max(total, 1):.1%}) changed segment since the previous run.</p>"
-                + _png_tag(
-                    migration_heatmap_png(shares, counts, labels=labels), "segment migration"
-                )
-            )
-        else:
-            sections.append(
-                '<h2>Stability and migration</h2><p class="empty">First run: nothing to '
-                "compare with yet.</p>"
-            )
-    customers = int(profiles["size"].sum()) if len(profiles) else 0
-    model_version = (
-        profiles["model_version"].iloc[0]
-        if "model_version" in profiles and len(profiles)
-        else "n/a"
-    )
-    return (
-        '<!doctype html><html><head><meta charset="utf-8"><title>Segment report</title>'
-        f"<style>{STYLE}</style></head><body><h1>Segment report</h1>"
-        f'<p class="sub">Model {html.escape(str(model_version))} · generated '
-        f"{generated_at:%Y-%m-%d %H:%M} UTC · {customers:,} customers</p>"
-        + "".join(sections)
-        + "</body></html>"
-    )
-
-
-def report_path() -> Path:
-    return settings.artifacts_dir() / "reports" / "segment_report.html"
+REPORT_KEY = AssetKey(tables.SEGMENT_REPORT.path)
 
 
 @asset(
@@ -178,9 +21,9 @@ def report_path() -> Path:
     kinds={"html"},
     pool="duckdb",
     deps=[
-        AssetKey(["segmentation", "segment_profiles"]),
-        AssetKey(["monitoring", "segment_migration"]),
-        AssetKey(["reporting", "segment_performance"]),
+        AssetKey(tables.SEGMENT_PROFILES.path),
+        AssetKey(tables.SEGMENT_MIGRATION.path),
+        dbt_table_key(tables.SEGMENT_PERFORMANCE),
     ],
     description="Self-contained HTML report of the run: sizes, profiles, names, playbooks, "
     "outcome differences, stability and migration.",
@@ -189,11 +32,11 @@ def segment_report(
     context: AssetExecutionContext, warehouse: WarehouseResource
 ) -> MaterializeResult:
     with warehouse.connect(read_only=True) as con:
-        profiles = read_table(con, "segmentation", "segment_profiles")
-        segments = read_table(con, "segmentation", "customer_segments")
-        attributes = read_table(con, "marts", "customer_attributes")
-        migration = read_table(con, "monitoring", "segment_migration")
-        performance = read_table(con, "reporting", "segment_performance")
+        profiles = read_table(con, *tables.SEGMENT_PROFILES)
+        segments = read_table(con, *tables.CUSTOMER_SEGMENTS)
+        attributes = read_table(con, *tables.CUSTOMER_ATTRIBUTES)
+        migration = read_table(con, *tables.SEGMENT_MIGRATION)
+        performance = read_table(con, *tables.SEGMENT_PERFORMANCE)
     lift_png = None
     if not segments.empty:
         rows = attributes.merge(segments[["customer_key", "segment_id"]], on="customer_key")
@@ -204,9 +47,7 @@ def segment_report(
             labels = dict(zip(profiles["segment_id"], profiles["segment_name"], strict=True))
             lift_png = plots.lift_heatmap(stats, labels)
     page = render_report(profiles, lift_png, migration, performance)
-    target = report_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(page)
+    target = reports.write_report(page)
     context.log.info(f"segment report written to {target}")
     return MaterializeResult(
         metadata={

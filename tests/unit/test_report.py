@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-from orchestration.defs.reporting.assets import render_report
+from ml_assets.report import render_report
 
 
 def _profiles() -> pd.DataFrame:
