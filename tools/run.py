@@ -9,8 +9,8 @@ import sys
 
 from dagster import AssetCheckSeverity, DagsterInstance
 
-from orchestration.io import settings
-from orchestration.io.warehouse import connect, table_exists
+from orchestration.io import reports, run_summary, settings
+from orchestration.io.warehouse import connect
 
 FULL_REFRESH_JOB = "full_refresh_job"
 
@@ -29,47 +29,19 @@ def _print_table(title: str, rows: list[tuple], headers: list[str]) -> None:
 def print_summary() -> None:
     """What the warehouse holds now: loads, quarantine reasons, segments."""
     with connect(settings.warehouse_path(), read_only=True) as con:
-        if table_exists(con, "raw", "_load_ledger"):
-            _print_table(
-                "Rows loaded per raw table (all loads)",
-                con.execute(
-                    'select "table", count(*), sum(rows_in), sum(rows_loaded), '
-                    "sum(rows_quarantined) from raw._load_ledger group by 1 order by 1"
-                ).fetchall(),
-                ["table", "files", "rows in", "loaded", "quarantined"],
-            )
-        quarantine = [
-            t
-            for (t,) in con.execute(
-                "select table_name from information_schema.tables "
-                "where table_schema = 'raw_quarantine'"
-            ).fetchall()
-        ]
-        if quarantine:
-            union = " union all ".join(
-                f"select '{t}' as tbl, _reason from raw_quarantine.\"{t}\""
-                for t in sorted(quarantine)
-            )
-            _print_table(
-                "Rows quarantined, by reason",
-                con.execute(
-                    f"select tbl, regexp_replace(_reason, '=.*', '') as reason, count(*) "
-                    f"from ({union}) group by 1, 2 order by 1, 3 desc"
-                ).fetchall(),
-                ["table", "reason", "rows"],
-            )
-        if table_exists(con, "segmentation", "customer_segments"):
-            _print_table(
-                "Segments",
-                con.execute(
-                    "select segment_id, segment_name, count(*) from segmentation.customer_segments "
-                    "group by 1, 2 order by 1"
-                ).fetchall(),
-                ["segment", "name", "customers"],
-            )
+        loads = run_summary.loads_per_table(con)
+        reasons = run_summary.quarantine_reasons(con)
+        segments = run_summary.segment_sizes(con)
+    if loads:
+        headers = ["table", "files", "rows in", "loaded", "quarantined"]
+        _print_table("Rows loaded per raw table (all loads)", loads, headers)
+    if reasons:
+        _print_table("Rows quarantined, by reason", reasons, ["table", "reason", "rows"])
+    if segments:
+        _print_table("Segments", segments, ["segment", "name", "customers"])
     print(
         f"\nWarehouse: {settings.warehouse_path()}\n"
-        f"Report:    {settings.artifacts_dir() / 'reports' / 'segment_report.html'}\n"
+        f"Report:    {reports.report_path()}\n"
         "Dagster UI: make ui (http://localhost:3000)   Attribute catalog: make docs"
     )
 
