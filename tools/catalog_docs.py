@@ -16,7 +16,7 @@ from pathlib import Path
 
 from dbt.task.docs import DOCS_INDEX_FILE_PATH
 
-from orchestration.io import settings
+from orchestration.io import settings, tables
 from orchestration.io.catalog import ATTRIBUTES_MODEL
 from orchestration.io.warehouse import connect, read_table
 
@@ -87,7 +87,7 @@ def build_catalog(warehouse: Path, target_dir: Path) -> Path:
     manifest_path = generate_docs(target_dir, warehouse)
     manifest = json.loads(manifest_path.read_text())
     with connect(warehouse, read_only=True) as con:
-        quality = read_table(con, "marts", "attribute_quality")
+        quality = read_table(con, *tables.ATTRIBUTE_QUALITY)
     scores = quality.set_index("attribute_name").to_dict("index") if not quality.empty else {}
     updated = add_quality_scores(manifest, scores)
     manifest_path.write_text(json.dumps(manifest))
