@@ -1,18 +1,79 @@
 """`make run`: materialize every asset over LANDING_DIR in one Dagster run, then print a summary.
 
-The run is recorded in DAGSTER_HOME, so it shows up in the UI (`make ui`) like any other run.
+The run is recorded in DAGSTER_HOME, so it shows up in the UI (`make ui`) like any other run. A run
+whose process died (kill -9, a lost machine) stays STARTED in the instance and keeps its `duckdb`
+pool slot, which would block every later run; each run is tagged with its process id and host,
+and the next `make run` marks such dead runs failed and frees their slots before it starts. The
+exit status is non-zero when the run failed, an error-severity check failed or a file was
+rejected, so a scheduler or CI notices.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import sys
 
-from dagster import AssetCheckSeverity, DagsterInstance
+from dagster import AssetCheckSeverity, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from orchestration.io import reports, run_summary, settings
 from orchestration.io.warehouse import connect
 
 FULL_REFRESH_JOB = "full_refresh_job"
+PID_TAG = "segmentation/pid"
+HOST_TAG = "segmentation/host"
+UNFINISHED = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def run_tags() -> dict[str, str]:
+    """Tags that let a later run tell whether this one's process is still alive."""
+    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+
+
+def release_dead_runs(instance: DagsterInstance) -> list[str]:
+    """Mark runs of this host whose process is gone as failed and free their pool slots.
+
+    Returns the ids released. Runs still alive are left alone (a later step waits for them, as
+    the pool intends); finished runs that still hold slots have them freed too.
+    """
+    released = []
+    host = socket.gethostname()
+    for run in instance.get_runs(filters=RunsFilter(statuses=UNFINISHED, tags={HOST_TAG: host})):
+        pid = run.tags.get(PID_TAG, "")
+        if pid.isdigit() and not _alive(int(pid)):
+            instance.report_run_failed(
+                run, f"process {pid} on {host} died without finishing the run; released"
+            )
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            released.append(run.run_id)
+    for run_id in instance.event_log_storage.get_concurrency_run_ids():
+        run = instance.get_run_by_id(run_id)
+        if run is None or run.is_finished:
+            instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+            if run_id not in released:
+                released.append(run_id)
+    return released
+
+
+def live_pool_holders(instance: DagsterInstance) -> list[str]:
+    """Unfinished runs that hold or wait for a `duckdb` pool slot: this run waits for them."""
+    holders = []
+    for run_id in instance.event_log_storage.get_concurrency_run_ids():
+        run = instance.get_run_by_id(run_id)
+        if run is not None and not run.is_finished:
+            where = f"pid {run.tags[PID_TAG]}" if PID_TAG in run.tags else "the Dagster UI/daemon"
+            holders.append(f"run {run_id[:8]} ({run.job_name}, {where})")
+    return holders
 
 
 def _print_table(title: str, rows: list[tuple], headers: list[str]) -> None:
@@ -49,8 +110,18 @@ def print_summary() -> None:
 def main() -> int:
     from orchestration.definitions import defs
 
+    instance = DagsterInstance.get()
+    for run_id in release_dead_runs(instance):
+        print(f"Released run {run_id[:8]}: its process died; its duckdb pool slot is free again")
+    holders = live_pool_holders(instance)
+    if holders:
+        print(
+            "Waiting for the duckdb pool (one warehouse writer at a time), held by: "
+            + ", ".join(holders)
+            + ". Stop that run or let it finish."
+        )
     job = defs.resolve_job_def(FULL_REFRESH_JOB)
-    result = job.execute_in_process(instance=DagsterInstance.get(), raise_on_error=False)
+    result = job.execute_in_process(instance=instance, raise_on_error=False, tags=run_tags())
     print_summary()
     evaluations = result.get_asset_check_evaluations()
     warnings = [e for e in evaluations if not e.passed and e.severity == AssetCheckSeverity.WARN]
@@ -67,6 +138,9 @@ def main() -> int:
             "\nThe run did not fully succeed: see the steps above or the Dagster UI.",
             file=sys.stderr,
         )
+        return 1
+    if failures:
+        print(f"\n{len(failures)} error-severity check(s) failed: see above.", file=sys.stderr)
         return 1
     return 0
 
