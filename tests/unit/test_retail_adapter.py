@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from orchestration.io.contract import RAW_TABLES
-from tools.retail_adapter import read_invoice_lines, to_raw_tables, write_landing
+from tools.retail_adapter import to_raw_tables
 
 
 def _lines() -> pd.DataFrame:
@@ -45,19 +45,3 @@ def test_lines_without_customer_keep_an_empty_key_for_the_loader_to_quarantine()
     customers = to_raw_tables(_lines())["billing_customers"]
     assert sorted(customers["billing_customer_id"]) == ["14527", "17850"]
     assert customers.set_index("billing_customer_id").loc["17850", "country"] == "United Kingdom"
-
-
-def test_real_files_overlap_is_taken_once(tmp_path):
-    from tools.retail_adapter import DEFAULT_SOURCE_DIR
-
-    lines = read_invoice_lines(DEFAULT_SOURCE_DIR)
-    # 541,909 main-file lines plus the supplement's lines before 2010-12-01.
-    assert len(lines) > 541_909
-    main = pd.read_parquet(DEFAULT_SOURCE_DIR / "online_retail.parquet")
-    overlap = lines["InvoiceDate"].between("2010-12-01", "2010-12-10")
-    assert overlap.sum() == main["InvoiceDate"].between("2010-12-01", "2010-12-10").sum()
-    counts = write_landing(to_raw_tables(lines), tmp_path)
-    assert counts["billing_customers"] > 5_000
-    written = pd.read_csv(tmp_path / "billing_invoices" / "online_retail_billing_invoices.csv")
-    assert len(written) == counts["billing_invoices"]
-    assert written["invoice_id"].is_unique
