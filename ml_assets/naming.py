@@ -9,10 +9,8 @@ or inherited name; a playbook file maps names and traits to the action the team 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pandas as pd
-import yaml
 
 GROUP_CONCEPTS = {
     "value": "value",
@@ -132,25 +130,6 @@ def generate_names(
         names[segment] = candidate
         taken.add(candidate)
     return names
-
-
-def _read_yaml(path: Path | str | None) -> dict:
-    if path is None or not Path(path).exists():
-        return {}
-    return yaml.safe_load(Path(path).read_text()) or {}
-
-
-def load_name_overrides(path: Path | str | None) -> dict[str, str]:
-    """segment_id -> name from the names file (`names:` mapping, or a plain mapping)."""
-    data = _read_yaml(path)
-    mapping = data.get("names", data) if isinstance(data, dict) else {}
-    return {str(k): str(v) for k, v in (mapping or {}).items() if v}
-
-
-def load_playbooks(path: Path | str | None) -> dict:
-    """The playbook file: `default` plus ordered `rules` (when_name regex / when_trait key)."""
-    data = _read_yaml(path)
-    return {"default": data.get("default", DEFAULT_PLAYBOOK), "rules": data.get("rules", [])}
 
 
 def playbook_for(name: str, keys: set[str], playbooks: dict) -> dict:

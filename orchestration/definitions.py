@@ -14,9 +14,11 @@ from dagster import (
 )
 
 from orchestration.defs.activation.assets import activation_assets
+from orchestration.defs.audiences.assets import audiences_assets
 from orchestration.defs.automation import publish_after_checks_pass, refresh_on_new_upstream_data
 from orchestration.defs.dbt.assets import dbt_reporting_assets, dbt_resource, dbt_warehouse_assets
-from orchestration.defs.governance.assets import governance_assets, governance_checks
+from orchestration.defs.governance.assets import governance_assets
+from orchestration.defs.governance.checks import governance_checks
 from orchestration.defs.ingestion.assets import ingestion_assets, ingestion_checks, landing_sensor
 from orchestration.defs.monitoring.checks import (
     monitoring_assets,
@@ -32,7 +34,13 @@ from orchestration.defs.segmentation.assets import segmentation_assets
 # upstream blocking check (stability, outcomes, governance, dbt error tests) to pass.
 python_assets = map_asset_specs(
     lambda spec: spec.replace_attributes(automation_condition=refresh_on_new_upstream_data()),
-    [*segmentation_assets, *governance_assets, *monitoring_assets, *report_assets],
+    [
+        *segmentation_assets,
+        *governance_assets,
+        *audiences_assets,
+        *monitoring_assets,
+        *report_assets,
+    ],
 )
 gated_activation_assets = map_asset_specs(
     lambda spec: spec.replace_attributes(automation_condition=publish_after_checks_pass()),

@@ -1,5 +1,5 @@
 """Dagster resources: thin configurable wrappers over the I/O layer (warehouse, landing folder,
-model store, destinations)."""
+model store, destinations, governance policy)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import duckdb
 from dagster import ConfigurableResource
 from sqlalchemy.engine import Engine
 
-from orchestration.io import destinations, settings, warehouse
+from ml_assets.governance import GovernancePolicy
+from orchestration.io import config_files, destinations, settings, warehouse
 from orchestration.io.model_store import ModelStore
 
 
@@ -86,6 +87,21 @@ class DestinationResource(ConfigurableResource):
         return destinations.create_destination_engine(self.resolved_marketing_url())
 
 
+class GovernancePolicyResource(ConfigurableResource):
+    """The governance policy file: the one setting the governance check, the segment model, the
+    composition audit and the rule segments all read, so the gate checks the policy in force."""
+
+    path: str | None = None  # None: config/governance_policy.yaml, resolved when first used
+
+    @property
+    def file(self) -> Path:
+        return Path(self.path) if self.path else config_files.config_path(config_files.POLICY_FILE)
+
+    def load(self) -> GovernancePolicy:
+        """The parsed policy; raises PolicyError (or FileNotFoundError) with the file's name."""
+        return config_files.load_policy(self.file)
+
+
 def default_resources() -> dict[str, ConfigurableResource]:
     """Resources whose paths come from the environment when first used."""
     return {
@@ -93,4 +109,5 @@ def default_resources() -> dict[str, ConfigurableResource]:
         "landing": LandingResource(),
         "model_store": ModelStoreResource(),
         "destinations": DestinationResource(),
+        "governance": GovernancePolicyResource(),
     }

@@ -32,6 +32,7 @@ from orchestration.io.contract import (
     Column,
     RawTable,
 )
+from orchestration.io.warehouse import table_exists
 
 LEDGER = f'"{LEDGER_TABLE[0]}"."{LEDGER_TABLE[1]}"'
 LEDGER_COLUMNS = {
@@ -192,11 +193,7 @@ class KnownFiles:
 
 def known_files(con: duckdb.DuckDBPyConnection) -> KnownFiles:
     """What the load ledger has seen (empty when nothing was ever loaded)."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        list(LEDGER_TABLE),
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(con, *LEDGER_TABLE):
         return KnownFiles(set(), set())
     rows = con.execute(
         f'select "table", content_hash, file, file_size, file_mtime_ns from {LEDGER}'
@@ -771,11 +768,8 @@ def validate_raw_table(
 
     spec = RAW_TABLES[table]
     _use_utc(con)
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [RAW_SCHEMA, table],
-    ).fetchone()[0]
-    if not exists:  # nothing was ever loaded: the check fails rather than guessing
+    # nothing was ever loaded: the check fails rather than guessing
+    if not table_exists(con, RAW_SCHEMA, table):
         missing = {"expectation": "table exists", "column": None, "success": False}
         return TableValidation(table, False, 0, 0, [missing])
     frame, total = _frame_for_gx(con, spec, max_rows)

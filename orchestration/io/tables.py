@@ -60,6 +60,8 @@ FEATURE_DRIFT = Table(MONITORING_SCHEMA, "feature_drift")
 
 # governance and audiences
 SEGMENT_COMPOSITION = Table(GOVERNANCE_SCHEMA, "segment_composition")
+# what the governance_policy check decided (excluded / usable attributes) for the model of its run
+FEATURE_DECISIONS = Table(GOVERNANCE_SCHEMA, "feature_decisions")
 RULE_SEGMENTS = Table(AUDIENCES_SCHEMA, "rule_segments")
 
 # activation

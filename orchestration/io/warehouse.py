@@ -59,6 +59,16 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
     return bool(row and row[0])
 
 
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+    """The table's column names; empty when the table does not exist."""
+    rows = con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
 def read_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> pd.DataFrame:
     """Whole table as a DataFrame; an empty frame when the table does not exist."""
     if not table_exists(con, schema, table):

@@ -25,10 +25,11 @@ from sklearn.metrics import adjusted_rand_score
 
 from ml_assets.assignment import SegmentModel, train_segment_model
 from ml_assets.features import FeatureConfig
-from ml_assets.governance import analytics_consent_mask, governance_exclusions
+from ml_assets.governance import analytics_consent_mask
 from ml_assets.migration import detect_movers, evaluate_detected_migrations
 from ml_assets.selection import SelectionConfig
 from orchestration.io.catalog import load_attribute_catalog
+from orchestration.io.governance import governance_exclusions
 from orchestration.io.warehouse import connect, read_table
 from tests.support.dbt import run_dbt
 

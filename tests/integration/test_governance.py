@@ -21,12 +21,12 @@ from ml_assets.governance import (
     check_policy_against_catalog,
     detect_proxies,
     governed_feature_exclusions,
-    load_policy,
     marketing_consented,
     segment_composition_audit,
 )
 from ml_assets.stats import cramers_v
 from orchestration.io.catalog import load_attribute_catalog
+from orchestration.io.config_files import load_policy
 from tests.support.governance import (
     N_CUSTOMERS,
     POLICY_PATH,

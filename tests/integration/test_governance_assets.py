@@ -14,15 +14,13 @@ import pytest
 import yaml
 from dagster import AssetKey, asset, materialize
 
+from orchestration.defs.audiences import assets as audiences_assets
+from orchestration.defs.audiences.assets import rule_segments
 from orchestration.defs.governance import assets as governance_assets
-from orchestration.defs.governance.assets import (
-    CUSTOMER_ATTRIBUTES,
-    CUSTOMER_SEGMENTS,
-    governance_policy,
-    rule_segments,
-    segment_composition,
-)
-from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.governance import checks as governance_checks
+from orchestration.defs.governance.assets import CUSTOMER_SEGMENTS, segment_composition
+from orchestration.defs.governance.checks import CUSTOMER_ATTRIBUTES, governance_policy
+from orchestration.defs.resources import GovernancePolicyResource, WarehouseResource
 from orchestration.io import settings
 from orchestration.io.warehouse import connect, read_table, replace_table
 from tests.support.governance import POLICY_PATH, build_warehouse, catalog_meta, write_manifest
@@ -69,9 +67,11 @@ def project(tmp_path, monkeypatch) -> Path:
 
 
 def run(warehouse: Path, assets: list, **kwargs):
-    return materialize(
-        assets, resources={"warehouse": WarehouseResource(path=str(warehouse))}, **kwargs
-    )
+    resources = {
+        "warehouse": WarehouseResource(path=str(warehouse)),
+        "governance": GovernancePolicyResource(),  # config/ of the project fixture
+    }
+    return materialize(assets, resources=resources, **kwargs)
 
 
 def check_result(result):
@@ -199,6 +199,8 @@ def test_segment_composition_is_written(project):
 def test_exports():
     assert [a.key for a in governance_assets.governance_assets] == [
         AssetKey(["governance", "segment_composition"]),
+    ]
+    assert [a.key for a in audiences_assets.audiences_assets] == [
         AssetKey(["audiences", "rule_segments"]),
     ]
-    assert len(governance_assets.governance_checks) == 1
+    assert len(governance_checks.governance_checks) == 1

@@ -9,9 +9,10 @@ import pytest
 import yaml
 
 from ml_assets import rules
-from ml_assets.governance import load_policy
-from ml_assets.rules import RuleValidationError, evaluate_rules, parse_rules, validate_rules
+from ml_assets.rules import RuleValidationError, parse_rules, validate_rules
+from orchestration.io.audiences import evaluate_rules
 from orchestration.io.catalog import load_attribute_catalog
+from orchestration.io.config_files import load_policy, load_rules
 from orchestration.io.settings import CONFIG_DIR
 from orchestration.io.warehouse import connect
 from tests.support.governance import (
@@ -68,7 +69,7 @@ def messages(rule_set_, catalog, policy) -> list[str]:
 
 
 def test_shipped_rule_file_is_valid_and_evaluates(warehouse, catalog, policy):
-    loaded = rules.load_rules(RULES_PATH)
+    loaded = load_rules(RULES_PATH)
     assert len(loaded.segments) >= 5
     assert [i for i in validate_rules(loaded, catalog, policy) if i.severity == "error"] == []
     result = evaluate(warehouse, loaded, catalog, policy)
@@ -202,7 +203,7 @@ def test_file_structure_errors(tmp_path):
     bad_yaml = tmp_path / "rules.yaml"
     bad_yaml.write_text("segments: [\n")
     with pytest.raises(RuleValidationError, match="not valid YAML"):
-        rules.load_rules(bad_yaml)
+        load_rules(bad_yaml)
 
 
 # --- evaluation -----------------------------------------------------------------------------------
@@ -369,4 +370,4 @@ def test_rule_file_round_trips_through_yaml(tmp_path, catalog, policy):
     text = RULES_PATH.read_text()
     copy = tmp_path / "rules.yaml"
     copy.write_text(text)
-    assert rules.load_rules(copy).segments == rules.parse_rules(yaml.safe_load(text)).segments
+    assert load_rules(copy).segments == rules.parse_rules(yaml.safe_load(text)).segments

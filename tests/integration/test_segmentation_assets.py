@@ -13,7 +13,11 @@ from dagster import RunConfig, materialize
 from sklearn.metrics import adjusted_rand_score
 
 from ml_assets.selection import synthetic_customers
-from orchestration.defs.resources import ModelStoreResource, WarehouseResource
+from orchestration.defs.resources import (
+    GovernancePolicyResource,
+    ModelStoreResource,
+    WarehouseResource,
+)
 from orchestration.defs.segmentation.assets import SegmentationConfig, segmentation_assets
 from orchestration.io.catalog import CATALOG_FIELDS
 from orchestration.io.warehouse import connect, read_table, replace_table
@@ -87,7 +91,6 @@ def warehouse(tmp_path):
 def _run(path: Path, manifest: Path, store: Path, **config):
     run_config = SegmentationConfig(
         manifest_path=str(manifest),
-        governance_policy_path=str(manifest.parent / "policy.yaml"),
         bootstrap_rounds=3,
         k_max=6,
         bootstrap_sample_size=400,
@@ -98,6 +101,7 @@ def _run(path: Path, manifest: Path, store: Path, **config):
         resources={
             "warehouse": WarehouseResource(path=str(path)),
             "model_store": ModelStoreResource(path=str(store)),
+            "governance": GovernancePolicyResource(path=str(manifest.parent / "policy.yaml")),
         },
         run_config=RunConfig({"segmentation__segment_model": run_config}),
         raise_on_error=False,

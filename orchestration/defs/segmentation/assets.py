@@ -23,14 +23,20 @@ from pydantic import Field
 from ml_assets import plots
 from ml_assets.assignment import SegmentModel, train_segment_model
 from ml_assets.features import FeatureConfig, frame_fingerprint
-from ml_assets.governance import analytics_consent_mask, governance_exclusions
-from ml_assets.naming import load_name_overrides, load_playbooks, playbook_actions
+from ml_assets.governance import analytics_consent_mask
+from ml_assets.naming import playbook_actions
 from ml_assets.profiling import build_profiles
 from ml_assets.selection import NoClusterStructure, SelectionConfig
 from orchestration.defs.automation import refresh_on_new_upstream_data
-from orchestration.defs.resources import ModelStoreResource, WarehouseResource
+from orchestration.defs.resources import (
+    GovernancePolicyResource,
+    ModelStoreResource,
+    WarehouseResource,
+)
 from orchestration.io import settings
 from orchestration.io.catalog import default_manifest_path, load_attribute_catalog
+from orchestration.io.config_files import load_name_overrides, load_playbooks
+from orchestration.io.governance import governed_features
 from orchestration.io.model_store import version_hash
 from orchestration.io.warehouse import read_table, replace_table
 
@@ -118,10 +124,6 @@ class SegmentationConfig(Config):
         default="",
         description="dbt manifest with the attribute catalog; empty: dbt_project/target.",
     )
-    governance_policy_path: str = Field(
-        default="",
-        description="Governance policy YAML; empty: config/governance_policy.yaml.",
-    )
 
     def feature_config(self) -> FeatureConfig:
         return FeatureConfig(quality_threshold=self.quality_threshold)
@@ -187,6 +189,7 @@ def segment_model(
     config: SegmentationConfig,
     warehouse: WarehouseResource,
     model_store: ModelStoreResource,
+    governance: GovernancePolicyResource,
 ) -> MaterializeResult:
     attributes, quality = _read_marts(warehouse, "customer_attributes", "attribute_quality")
     if attributes.empty:
@@ -197,8 +200,12 @@ def segment_model(
     catalog = load_attribute_catalog(manifest)
     # Governance is enforced here, not only reported: prohibited, protected, proxy and
     # unclassified attributes never reach the model, nor do customers without analytics consent.
+    # The decisions (and proxy measurements) of this run's governance_policy check, same policy.
     with warehouse.connect(read_only=True) as con:
-        governed = governance_exclusions(con, manifest, config.governance_policy_path or None)
+        governed, reused = governed_features(
+            con, context.run.run_id, catalog, governance.load(), manifest
+        )
+    context.log.info(f"governance exclusions {'from the check' if reused else 'decided here'}")
     excluded = {
         **governed.excluded,
         **{name: "excluded in the segmentation config" for name in config.excluded_attributes},

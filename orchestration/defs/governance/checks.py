@@ -1,0 +1,84 @@
+"""The blocking `governance_policy` check on customer_attributes: the policy matches the dbt
+catalog meta. It also decides, once per run, which attributes the feature matrix must leave out
+(proxies of protected attributes, unclassified custom attributes, ...) and persists that decision
+for the segment model downstream. The logic lives in ml_assets.governance.
+"""
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetKey,
+    MetadataValue,
+    asset_check,
+)
+
+from ml_assets.governance import PolicyError, PolicyMismatch
+from orchestration.defs.governance.metadata import markdown_preview
+from orchestration.defs.resources import GovernancePolicyResource, WarehouseResource
+from orchestration.io import tables
+from orchestration.io.catalog import default_manifest_path, load_attribute_catalog
+from orchestration.io.governance import assess_warehouse, write_feature_decisions
+
+CUSTOMER_ATTRIBUTES = AssetKey(tables.CUSTOMER_ATTRIBUTES.path)
+CUSTOM_ATTRIBUTES = AssetKey(tables.CUSTOM_ATTRIBUTES.path)
+
+
+@asset_check(
+    asset=CUSTOMER_ATTRIBUTES,
+    name="governance_policy",
+    blocking=True,
+    additional_deps=[CUSTOM_ATTRIBUTES],
+    pool="duckdb",
+    description=(
+        "The governance policy (the `governance` resource, config/governance_policy.yaml by "
+        "default) matches the dbt catalog meta of customer_attributes. Reports proxies of "
+        "protected attributes (blocked from the feature matrix) and unclassified custom "
+        "attributes (unusable until classified)."
+    ),
+)
+def governance_policy(
+    context: AssetCheckExecutionContext,
+    warehouse: WarehouseResource,
+    governance: GovernancePolicyResource,
+) -> AssetCheckResult:
+    manifest = default_manifest_path()
+    try:
+        policy = governance.load()
+        catalog = load_attribute_catalog(manifest)
+    except (PolicyError, FileNotFoundError, ValueError) as exc:
+        return AssetCheckResult(passed=False, metadata={"error": MetadataValue.text(str(exc))})
+    with warehouse.connect() as con:
+        report = assess_warehouse(con, catalog, policy)
+        if not report.mismatches:
+            # the segment model of this run reuses these instead of measuring proxies again
+            write_feature_decisions(con, report.features, context.run.run_id, policy, manifest)
+    blocked = report.blocked_proxies
+    return AssetCheckResult(
+        passed=not report.mismatches,
+        severity=AssetCheckSeverity.ERROR,
+        description=(
+            str(PolicyMismatch(report.mismatches, policy.source))
+            if report.mismatches
+            else "policy matches the dbt catalog"
+        ),
+        metadata={
+            "policy_file": MetadataValue.path(policy.source),
+            "mismatches": MetadataValue.json([m.as_dict() for m in report.mismatches]),
+            "mismatch_count": len(report.mismatches),
+            "blocked_proxies": markdown_preview(
+                blocked[["attribute", "protected_attribute", "measure", "value", "reason"]]
+            ),
+            "blocked_proxy_count": len(blocked),
+            "proxy_measurements": markdown_preview(report.proxies, limit=100),
+            "unclassified_custom_attributes": MetadataValue.json(report.unclassified),
+            "protected_overrides": MetadataValue.json(report.protected_overrides),
+            "excluded_features": MetadataValue.json(report.features.excluded),
+            "usable_custom_attributes": MetadataValue.json(
+                report.features.usable_custom_attributes
+            ),
+        },
+    )
+
+
+governance_checks = [governance_policy]
