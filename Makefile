@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 ACCOUNTS ?= 5000
 SEED ?= 42
 
-.PHONY: install manifest sample-data run demo demo-retail test test-fast ui docs bench lint clean
+.PHONY: install manifest sample-data run demo demo-retail test test-fast ui docs bench lint clean config-init
 
 install: $(VENV)/.installed
 
@@ -62,6 +62,14 @@ bench: manifest
 lint: install
 	$(BIN)/ruff check orchestration ml_assets tools tests
 	$(BIN)/sqlfluff lint dbt_project/models
+
+# Start a configuration folder outside the checkout: copies of the default config files to edit.
+# Then export SEGMENTATION_CONFIG_DIR=$(DIR); files you delete there fall back to the defaults.
+config-init:
+	@test -n "$(DIR)" || { echo "usage: make config-init DIR=/path/to/your/config"; exit 2; }
+	mkdir -p "$(DIR)"
+	for f in config/*.yaml; do test -e "$(DIR)/$$(basename $$f)" || cp "$$f" "$(DIR)/"; done
+	@echo "Now: export SEGMENTATION_CONFIG_DIR=$(abspath $(DIR))"
 
 clean:
 	rm -rf data .dagster_home/storage .dagster_home/history .dagster_home/schedules dbt_project/target

@@ -1,5 +1,13 @@
-"""Reading the YAML files users edit in config/: the governance policy, rule segments, segment
-names and playbooks. One reader for all of them; the pure core parses the mappings.
+"""Reading the YAML files users edit: the governance policy, rule segments, segment names and
+playbooks. One reader for all of them, with limits; the pure core parses the mappings.
+
+A file is looked up in the user's configuration folder first (SEGMENTATION_CONFIG_DIR, kept
+outside the checkout so upgrading the project never means merging edits), then in the project's
+config/ folder, whose files are the defaults. `make config-init DIR=...` starts such a folder.
+
+Config files are small, hand-written and may come from anyone who can edit a shared folder, so
+the reader refuses files over MAX_BYTES, nesting deeper than MAX_DEPTH and YAML alias expansion
+beyond MAX_NODES (a few hundred bytes of nested aliases otherwise expand to gigabytes).
 """
 
 from __future__ import annotations
@@ -20,17 +28,68 @@ SEGMENT_NAMES_FILE = "segment_names.yaml"
 PLAYBOOKS_FILE = "playbooks.yaml"
 
 
+MAX_BYTES = 1_000_000
+MAX_DEPTH = 50
+MAX_NODES = 100_000
+
+
+class ConfigFileTooLarge(yaml.YAMLError):
+    """A config file beyond the reader's size, depth or alias-expansion limits."""
+
+
 def config_path(name: str) -> Path:
-    """A file of the config folder (read when called, so tests can point it elsewhere)."""
+    """The user's copy of a config file when the user folder has one, else the project default.
+
+    Resolved when called, so tests (and a changed SEGMENTATION_CONFIG_DIR) take effect at once.
+    """
+    user_dir = settings.user_config_dir()
+    if user_dir is not None and (user_dir / name).exists():
+        return user_dir / name
     return settings.CONFIG_DIR / name
 
 
+def _check_limits(node: yaml.Node, source: Path) -> None:
+    """Depth and expanded size of the composed node graph; aliases share nodes, so memoise."""
+    sizes: dict[int, tuple[int, int]] = {}
+
+    def measure(current: yaml.Node, depth: int) -> tuple[int, int]:
+        if depth > MAX_DEPTH:
+            raise ConfigFileTooLarge(f"{source}: nested deeper than {MAX_DEPTH} levels")
+        if id(current) in sizes:
+            return sizes[id(current)]
+        children: list[yaml.Node] = []
+        if isinstance(current, yaml.SequenceNode):
+            children = list(current.value)
+        elif isinstance(current, yaml.MappingNode):
+            children = [part for pair in current.value for part in pair]
+        size, height = 1, 0
+        for child in children:
+            child_size, child_height = measure(child, depth + 1)
+            size, height = size + child_size, max(height, child_height + 1)
+            if size > MAX_NODES:
+                raise ConfigFileTooLarge(
+                    f"{source}: expands to more than {MAX_NODES:,} values (YAML aliases?)"
+                )
+        sizes[id(current)] = (size, height)
+        return size, height
+
+    measure(node, 0)
+
+
 def read_yaml(path: Path | str, missing_ok: bool = False) -> Any:
-    """The parsed file; None for a missing file when `missing_ok`. Raises yaml.YAMLError."""
+    """The parsed file; None for a missing file when `missing_ok`. Raises yaml.YAMLError
+    (ConfigFileTooLarge beyond the limits)."""
     path = Path(path)
     if missing_ok and not path.exists():
         return None
-    return yaml.safe_load(path.read_text())
+    if path.stat().st_size > MAX_BYTES:
+        raise ConfigFileTooLarge(f"{path}: larger than {MAX_BYTES:,} bytes")
+    text = path.read_text()
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if node is None:
+        return None
+    _check_limits(node, path)
+    return yaml.safe_load(text)
 
 
 def load_policy(path: Path | str | None = None) -> GovernancePolicy:

@@ -32,6 +32,13 @@ def artifacts_dir() -> Path:
     return _path_from_env("ARTIFACTS_DIR", PROJECT_ROOT / "data" / "artifacts")
 
 
+def user_config_dir() -> Path | None:
+    """SEGMENTATION_CONFIG_DIR: the user's folder of config files (policy, rules, names,
+    playbooks), outside the checkout; files missing there fall back to the project's config/."""
+    value = os.environ.get("SEGMENTATION_CONFIG_DIR")
+    return Path(value).expanduser().resolve() if value else None
+
+
 def activation_dir() -> Path:
     """Folder of the embedded default destinations (ACTIVATION_DIR, default data/)."""
     return _path_from_env("ACTIVATION_DIR", PROJECT_ROOT / "data")
