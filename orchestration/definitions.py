@@ -17,7 +17,7 @@ from orchestration.defs.activation.assets import activation_assets
 from orchestration.defs.automation import publish_after_checks_pass, refresh_on_new_upstream_data
 from orchestration.defs.dbt.assets import dbt_reporting_assets, dbt_resource, dbt_warehouse_assets
 from orchestration.defs.governance.assets import governance_assets, governance_checks
-from orchestration.defs.ingestion.assets import ingestion_assets, ingestion_checks, landing_sensor
+from orchestration.defs.ingestion import ingestion_assets, ingestion_checks, landing_sensor
 from orchestration.defs.monitoring.checks import (
     monitoring_assets,
     monitoring_checks,
