@@ -12,6 +12,8 @@ from ml_assets.activation.syncs import SyncSpec
 
 @dataclass
 class SyncResult:
+    """What one run of a sync did (or, in a dry run, would do)."""
+
     destination: str
     run_id: str
     dry_run: bool

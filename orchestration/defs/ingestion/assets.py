@@ -20,9 +20,13 @@ from orchestration.defs.ingestion.checks import files_accepted_result, files_acc
 from orchestration.defs.ingestion.keys import raw_asset_key
 from orchestration.defs.resources import LandingResource, WarehouseResource
 from orchestration.io.contract import RAW_TABLES, RawTable
-from orchestration.io.ingestion import REJECTED, FileLoadResult, load_landing, summarize
-from orchestration.io.ingestion.loader import loaded_version
-from orchestration.io.ingestion.raw_tables import loaded_columns, row_count
+from orchestration.io.ingestion.loader import (
+    FileLoadResult,
+    load_landing,
+    loaded_version,
+    summarize,
+)
+from orchestration.io.ingestion.raw_tables import REJECTED, loaded_columns, row_count
 
 
 def _column_schema(columns: list[tuple[str, str]], spec: RawTable) -> TableSchema:

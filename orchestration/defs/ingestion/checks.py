@@ -14,7 +14,8 @@ from dagster import (
 from orchestration.defs.ingestion.keys import CONTRACT_CHECK, FILES_ACCEPTED_CHECK, raw_asset_key
 from orchestration.defs.resources import WarehouseResource
 from orchestration.io.contract import RAW_TABLES, RawTable
-from orchestration.io.ingestion import REJECTED, FileLoadResult
+from orchestration.io.ingestion.loader import FileLoadResult
+from orchestration.io.ingestion.raw_tables import REJECTED
 from orchestration.io.ingestion.validation import validate_raw_table
 
 

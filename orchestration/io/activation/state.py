@@ -38,6 +38,7 @@ def upgrade_warehouse_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def ensure_warehouse_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the activation schema and the state and ledger tables when missing."""
     con.execute(f"create schema if not exists {SYNC_STATE.schema}")
     con.execute(
         f"""create table if not exists {SYNC_STATE.sql} (

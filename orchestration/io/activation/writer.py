@@ -152,6 +152,7 @@ def existing_keys(engine: Engine, spec: SyncSpec, keys: list[str]) -> set[str]:
 
 
 def owned_rows(engine: Engine, spec: SyncSpec) -> int:
+    """How many rows of the destination table this system owns (0 before the table exists)."""
     if not sa.inspect(engine).has_table(spec.table):
         return 0
     with engine.connect() as conn:
