@@ -19,7 +19,7 @@ from orchestration.defs.automation import publish_after_checks_pass, refresh_on_
 from orchestration.defs.dbt.assets import dbt_reporting_assets, dbt_resource, dbt_warehouse_assets
 from orchestration.defs.governance.assets import governance_assets
 from orchestration.defs.governance.checks import governance_checks
-from orchestration.defs.ingestion.assets import ingestion_assets, ingestion_checks, landing_sensor
+from orchestration.defs.ingestion import ingestion_assets, ingestion_checks, landing_sensor
 from orchestration.defs.monitoring.checks import (
     monitoring_assets,
     monitoring_checks,

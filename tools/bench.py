@@ -125,10 +125,10 @@ def checks_stage(workdir: Path, accounts: int) -> int:
 @stage("sync")
 def sync_stage(workdir: Path, accounts: int) -> int:
     """Reverse ETL into a throwaway PostgreSQL: a first sync of `accounts` customers, then an
-    incremental one with 1% of them moved (activation.benchmark); returns the rows written."""
+    incremental one with 1% of them moved (tools.bench_sync); returns the rows written."""
     import sqlalchemy as sa
 
-    from orchestration.io.activation import benchmark
+    from tools.bench_sync import benchmark
 
     script = ["bash", str(PROJECT_ROOT / "scripts" / "postgres_test_server.sh")]
     was_running = subprocess.run([*script, "status"], capture_output=True).returncode == 0

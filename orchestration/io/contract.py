@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from orchestration.io import tables
-
 # Logical column types and the DuckDB type each loads as.
 DUCKDB_TYPES = {
     "string": "VARCHAR",
@@ -222,7 +220,3 @@ CUSTOMER_ROOT_TABLES = ("crm_accounts", "billing_customers")
 
 # Columns every loaded raw table carries in addition to the contract's.
 LOAD_COLUMNS = {"_source_file": "VARCHAR", "_source_line": "BIGINT", "_loaded_at": "TIMESTAMPTZ"}
-
-RAW_SCHEMA = tables.RAW_SCHEMA
-QUARANTINE_SCHEMA = tables.QUARANTINE_SCHEMA
-LEDGER_TABLE = tables.LOAD_LEDGER

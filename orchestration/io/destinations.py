@@ -64,6 +64,9 @@ audience_members = sa.Table(
     sa.Column("added_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
 )
 
+# Every destination table by name, as the syncs name their targets.
+DESTINATION_TABLES = {t.name: t for t in (crm_accounts, csm_tasks, audience_members)}
+
 
 def _embedded_url(name: str) -> str:
     folder = settings.activation_dir()

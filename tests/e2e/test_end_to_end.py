@@ -98,7 +98,7 @@ def test_blocking_checks_ran_and_none_failed(pipeline):
 
 
 def test_landing_sensor_then_automation_carry_new_files_downstream(pipeline):
-    from orchestration.defs.ingestion.assets import landing_sensor
+    from orchestration.defs.ingestion.sensors import landing_sensor
 
     resources = {
         "warehouse": pipeline.defs.resources["warehouse"],

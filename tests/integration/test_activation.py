@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from ml_assets.activation import SYNCS, BlastRadiusExceeded, Inputs, assignments
 from orchestration.defs.activation.assets import activation_assets
 from orchestration.defs.resources import DestinationResource, WarehouseResource
 from orchestration.io import activation, destinations, history, warehouse
-from orchestration.io.activation import BlastRadiusExceeded, Inputs
+from orchestration.io.activation.writer import copy_text
 from orchestration.io.destinations import WRITTEN_BY
 from tests.support.activation import (
     ASSIGNED_AT,
@@ -300,7 +301,7 @@ def test_published_segment_of_the_latest_run_is_synced(wh: Path, crm: str) -> No
 
 def test_assignments_fall_back_to_raw_segments_without_history() -> None:
     inputs = make_inputs()
-    raw = activation.assignments(inputs)
+    raw = assignments(inputs)
     assert raw["segment_id"].tolist() == inputs.segments["segment_id"].tolist()
     run = pd.DataFrame(
         {
@@ -311,7 +312,7 @@ def test_assignments_fall_back_to_raw_segments_without_history() -> None:
             "published_segment_id": ["seg_01", None],  # c01: not published, not synced
         }
     )
-    published = activation.assignments(dataclasses.replace(inputs, published=run))
+    published = assignments(dataclasses.replace(inputs, published=run))
     assert published[["customer_key", "segment_id"]].values.tolist() == [["c00", "seg_01"]]
     assert published["confidence"].tolist() == [0.9]  # from customer_segments
 
@@ -361,32 +362,9 @@ def test_state_of_an_older_version_is_adopted(wh: Path, crm: str) -> None:
     assert result.rows_written == 0 and result.unchanged == CRM_KNOWN
 
 
-def test_plan_mirror_diff() -> None:
-    spec = activation.SYNCS["marketing_audiences"]
-    desired = activation.keyed(
-        spec,
-        pd.DataFrame(
-            {"audience": ["a", "a"], "email": ["x@e.com", "y@e.com"], "customer_key": ["1", "2"]}
-        ),
-    )
-    state = desired.rename(columns={"_key": "key", "_hash": "payload_hash", "_payload": "payload"})
-    state = state[["key", "payload_hash", "payload"]]
-    assert activation.plan(spec, desired, state).empty
-
-    changed = desired.copy()
-    changed.loc[1, "_hash"] = "different"
-    gone = state.iloc[[0]].assign(key="b|z@e.com", payload='{"audience":"b","email":"z@e.com"}')
-    ops = activation.plan(spec, changed, pd.concat([state, gone]))
-    assert ops[["_key", "operation"]].values.tolist() == [
-        ["a|y@e.com", "update"],
-        ["b|z@e.com", "delete"],
-    ]
-    assert ops.loc[1, "email"] == "z@e.com"
-
-
 def test_copy_text_escapes_and_marks_nulls() -> None:
     frame = pd.DataFrame({"a": ["x\ty", "b\\c", None, "n\nl"], "b": [1, None, 3, 4]}, dtype=object)
-    assert activation.copy_text(frame) == "x\\ty\t1\nb\\\\c\t\\N\n\\N\t3\nn\\nl\t4\n"
+    assert copy_text(frame) == "x\\ty\t1\nb\\\\c\t\\N\n\\N\t3\nn\\nl\t4\n"
 
 
 def test_default_destinations_are_embedded_sqlite(monkeypatch, tmp_path: Path) -> None:
@@ -414,7 +392,7 @@ def test_assets_sync_and_report(wh: Path, crm: str) -> None:
     assert result.success
     by_key = {
         name: result.asset_materializations_for_node(f"activation__{name}")[0].metadata
-        for name in activation.SYNCS
+        for name in SYNCS
     }
     assert by_key["crm_account_fields"]["rows_updated"].value == CRM_KNOWN
     assert by_key["crm_account_fields"]["rows_skipped"].value == 1

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from ml_assets.activation import SyncOptions
 from orchestration.io import activation, destinations, warehouse
-from orchestration.io.activation import SyncOptions
 from tests.support.activation import CRM_KNOWN, crm_fields, execute, ledger, seed_crm, sync
 from tests.support.postgres import start_server, stop_server
+from tools.bench_sync import benchmark
 
 pytestmark = pytest.mark.postgres
 
@@ -81,7 +82,7 @@ def test_connection_dropped_mid_batch_rolls_the_batch_back(wh: Path, crm: str) -
 
 
 def test_benchmark_reports_rows_and_rate(postgres_url: str) -> None:
-    report = activation.benchmark(postgres_url, n_customers=500)
+    report = benchmark(postgres_url, n_customers=500)
     first, incremental = report["first"], report["incremental"]
     assert first["syncs"]["crm_account_fields"]["updated"] == 500
     assert first["rows_written"] > 500 and first["rows_per_second"] > 0

@@ -11,15 +11,12 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.io import ingestion
 from orchestration.io.contract import DUCKDB_TYPES, LOAD_COLUMNS, RAW_TABLES
-from orchestration.io.ingestion import (
-    ensure_raw_tables,
-    load_landing,
-    load_table_files,
-    new_landing_files,
-    validate_raw_table,
-)
+from orchestration.io.ingestion import loader
+from orchestration.io.ingestion.landing import new_landing_files
+from orchestration.io.ingestion.loader import load_landing, load_table_files
+from orchestration.io.ingestion.raw_tables import ensure_raw_tables
+from orchestration.io.ingestion.validation import validate_raw_table
 
 # DuckDB's information_schema spells TIMESTAMPTZ out in full.
 SCHEMA_NAMES = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
@@ -317,19 +314,19 @@ def test_header_names_match_case_insensitively_and_other_folders_are_ignored(con
 
 def test_a_load_killed_mid_file_leaves_nothing_and_reruns(con, landing, monkeypatch):
     write_file(landing, "crm_accounts", "accounts.csv", ACCOUNTS)
-    record = ingestion._record
+    record = loader._record
 
     def crash(*args, **kwargs):  # dies after the rows were inserted, before the commit
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ingestion, "_record", crash)
+    monkeypatch.setattr(loader, "_record", crash)
     with pytest.raises(KeyboardInterrupt):
         load_landing(landing, con)
     assert fetch(con, "select count(*) from raw.crm_accounts") == [(0,)]
     assert fetch(con, "select count(*) from raw_quarantine.crm_accounts") == [(0,)]
     assert fetch(con, "select count(*) from raw._load_ledger") == [(0,)]
 
-    monkeypatch.setattr(ingestion, "_record", record)
+    monkeypatch.setattr(loader, "_record", record)
     [result] = load_landing(landing, con)
     assert (result.rows_loaded, result.rows_quarantined) == (3, 7)
 

@@ -17,14 +17,10 @@ from dagster import (
     materialize,
 )
 
-from orchestration.defs.ingestion.assets import (
-    CONTRACT_CHECK,
-    FILES_ACCEPTED_CHECK,
-    ingestion_assets,
-    ingestion_checks,
-    landing_sensor,
-    raw_asset_key,
-)
+from orchestration.defs.ingestion.assets import ingestion_assets
+from orchestration.defs.ingestion.checks import ingestion_checks
+from orchestration.defs.ingestion.keys import CONTRACT_CHECK, FILES_ACCEPTED_CHECK, raw_asset_key
+from orchestration.defs.ingestion.sensors import landing_sensor
 from orchestration.defs.resources import LandingResource, WarehouseResource
 from orchestration.io.contract import RAW_TABLES
 

@@ -9,17 +9,25 @@ checks is done by the automation conditions in the definitions, not here.
 import dagster as dg
 from pydantic import Field
 
+from ml_assets.activation import SYNCS, SyncOptions
+from orchestration.defs.dbt.assets import dbt_table_key
 from orchestration.defs.resources import DestinationResource, WarehouseResource
-from orchestration.io import activation
+from orchestration.io import tables
+from orchestration.io.activation import run_sync, staged_crm_accounts
 from orchestration.io.destinations import dialect_kind, seed_embedded_crm
 
 UPSTREAM = [
-    dg.AssetKey(["segmentation", "customer_segments"]),
-    dg.AssetKey(["segmentation", "segment_profiles"]),
-    dg.AssetKey(["marts", "dim_customers"]),
+    dg.AssetKey(tables.CUSTOMER_SEGMENTS.path),
+    dg.AssetKey(tables.SEGMENT_PROFILES.path),
+    dbt_table_key(tables.DIM_CUSTOMERS),
     # The published (anti-flapping) segment of the latest run is what gets synced.
-    dg.AssetKey(["monitoring", "segment_membership_history"]),
+    dg.AssetKey(tables.MEMBERSHIP_HISTORY.path),
 ]
+
+
+def activation_asset_key(sync_name: str) -> dg.AssetKey:
+    """activation/<sync name>: the asset that runs the sync."""
+    return dg.AssetKey([tables.ACTIVATION_SCHEMA, sync_name])
 
 
 class SyncConfig(dg.Config):
@@ -41,13 +49,13 @@ class SyncConfig(dg.Config):
         default=False, description="CRM: let a null replace a populated field."
     )
 
-    def options(self) -> activation.SyncOptions:
-        return activation.SyncOptions(**self.model_dump())
+    def options(self) -> SyncOptions:
+        return SyncOptions(**self.model_dump())
 
 
 def _sync_asset(name: str, description: str) -> dg.AssetsDefinition:
     @dg.asset(
-        key=dg.AssetKey(["activation", name]),
+        key=activation_asset_key(name),
         deps=UPSTREAM,
         group_name="activation",
         pool="duckdb",
@@ -60,25 +68,17 @@ def _sync_asset(name: str, description: str) -> dg.AssetsDefinition:
         warehouse: WarehouseResource,
         destinations: DestinationResource,
     ) -> dg.MaterializeResult:
+        marketing = SYNCS[name].system == "marketing"
         url = (
-            destinations.resolved_marketing_url()
-            if name == "marketing_audiences"
-            else destinations.resolved_crm_url()
+            destinations.resolved_marketing_url() if marketing else destinations.resolved_crm_url()
         )
-        engine = (
-            destinations.marketing_engine()
-            if name == "marketing_audiences"
-            else destinations.crm_engine()
-        )
+        engine = destinations.marketing_engine() if marketing else destinations.crm_engine()
         try:
             with warehouse.connect() as con:
                 if name == "crm_account_fields" and destinations.uses_embedded_crm():
-                    accounts = con.execute(
-                        "select account_id, account_name from staging.stg_crm__accounts"
-                    ).fetchall()
-                    added = seed_embedded_crm(engine, accounts)
+                    added = seed_embedded_crm(engine, staged_crm_accounts(con))
                     context.log.info(f"embedded demo CRM: {added} accounts added")
-                result = activation.run_sync(
+                result = run_sync(
                     name,
                     con,
                     engine,
@@ -102,7 +102,7 @@ def _sync_asset(name: str, description: str) -> dg.AssetsDefinition:
             # retries them. Fail loudly so nobody mistakes a partial sync for a complete one.
             raise dg.Failure(
                 description=f"{result.counts['failed']} rows failed to sync to {name}; "
-                f"see activation.sync_ledger for run {result.run_id}",
+                f"see {'.'.join(tables.SYNC_LEDGER)} for run {result.run_id}",
                 metadata=metadata,
             )
         return dg.MaterializeResult(metadata=metadata)

@@ -1,68 +1,39 @@
-"""Dagster wrappers for ingestion: one asset and one contract check per raw table, and a sensor.
+"""Ingestion assets: one per raw contract table, loading its new landing files.
 
-The loading and validation logic lives in orchestration.io.ingestion; these wrappers only open the
-warehouse, call it and report what happened as metadata.
+The loading logic lives in orchestration.io.ingestion; each asset only opens the warehouse, calls
+it and reports what happened as metadata, with the landing_files_accepted check result.
 """
 
-import hashlib
-
-import duckdb
 from dagster import (
-    AssetCheckResult,
-    AssetChecksDefinition,
-    AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
-    AssetKey,
     AssetsDefinition,
-    AssetSelection,
     DataVersion,
-    DefaultSensorStatus,
     MaterializeResult,
     MetadataValue,
-    RunRequest,
-    SensorEvaluationContext,
-    SkipReason,
     TableColumn,
     TableColumnConstraints,
     TableSchema,
     asset,
-    asset_check,
-    sensor,
 )
 
+from orchestration.defs.ingestion.checks import files_accepted_result, files_accepted_spec
+from orchestration.defs.ingestion.keys import raw_asset_key
 from orchestration.defs.resources import LandingResource, WarehouseResource
-from orchestration.io.contract import RAW_SCHEMA, RAW_TABLES, RawTable
-from orchestration.io.ingestion import (
-    REJECTED,
+from orchestration.io.contract import RAW_TABLES, RawTable
+from orchestration.io.ingestion.loader import (
     FileLoadResult,
-    KnownFiles,
-    find_new_files,
-    known_files,
     load_landing,
     loaded_version,
     summarize,
-    validate_raw_table,
 )
-
-FILES_ACCEPTED_CHECK = "landing_files_accepted"
-CONTRACT_CHECK = "gx_contract"
+from orchestration.io.ingestion.raw_tables import REJECTED, loaded_columns, row_count
 
 
-def raw_asset_key(table: str) -> AssetKey:
-    return AssetKey([RAW_SCHEMA, table])
-
-
-def _column_schema(con: duckdb.DuckDBPyConnection, spec: RawTable) -> TableSchema:
-    """The raw table's columns as loaded (contract, extra and load columns)."""
-    rows = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [RAW_SCHEMA, spec.name],
-    ).fetchall()
+def _column_schema(columns: list[tuple[str, str]], spec: RawTable) -> TableSchema:
+    """The raw table's columns as loaded (contract, extra and load columns), described."""
     contract = {c.name: c for c in spec.columns}
-    columns = []
-    for name, data_type in rows:
+    described = []
+    for name, data_type in columns:
         col = contract.get(name)
         if col is not None:
             description = "required" if col.required else "optional"
@@ -73,8 +44,8 @@ def _column_schema(con: duckdb.DuckDBPyConnection, spec: RawTable) -> TableSchem
         else:
             description = "extra column from the landing files (kept, not used)"
         constraints = TableColumnConstraints(nullable=not (col is not None and col.required))
-        columns.append(TableColumn(name, data_type, description, constraints))
-    return TableSchema(columns=columns)
+        described.append(TableColumn(name, data_type, description, constraints))
+    return TableSchema(columns=described)
 
 
 def _files_markdown(results: list[FileLoadResult]) -> str:
@@ -115,27 +86,21 @@ def _build_raw_asset(spec: RawTable) -> AssetsDefinition:
             f"validated against the raw data contract (required: {required}); bad rows go to "
             f"raw_quarantine.{spec.name} with file, line and reason."
         ),
-        check_specs=[
-            AssetCheckSpec(
-                FILES_ACCEPTED_CHECK,
-                asset=key,
-                description="Every new landing file was readable and had the required columns.",
-            )
-        ],
+        check_specs=[files_accepted_spec(key)],
     )
     def raw_table(
         context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
     ) -> MaterializeResult:
         with warehouse.connect() as con:
             results = load_landing(landing.root, con, tables=[spec.name])
-            row_count = con.execute(f'SELECT count(*) FROM {RAW_SCHEMA}."{spec.name}"').fetchone()
-            schema = _column_schema(con, spec)
+            rows = row_count(con, spec.name)
+            schema = _column_schema(loaded_columns(con, spec.name), spec)
             # unchanged when no new file loaded, so downstream assets are not marked stale
             version = loaded_version(con, spec.name)
         context.log.info(summarize(results))
-        rejected = [r for r in results if r.status == REJECTED]
-        for r in rejected:
-            context.log.error(r.error)
+        for r in results:
+            if r.status == REJECTED:
+                context.log.error(r.error)
         return MaterializeResult(
             data_version=DataVersion(version),
             metadata={
@@ -145,94 +110,13 @@ def _build_raw_asset(spec: RawTable) -> AssetsDefinition:
                 "rows_loaded": sum(r.rows_loaded for r in results),
                 "rows_quarantined": sum(r.rows_quarantined for r in results),
                 "quarantine_reasons": MetadataValue.json(_reason_totals(results)),
-                "dagster/row_count": int(row_count[0]),
+                "dagster/row_count": rows,
                 "dagster/column_schema": schema,
             },
-            check_results=[
-                AssetCheckResult(
-                    check_name=FILES_ACCEPTED_CHECK,
-                    passed=not rejected,
-                    severity=AssetCheckSeverity.ERROR,
-                    metadata={
-                        "rejected_files": len(rejected),
-                        "errors": MetadataValue.json([r.error for r in rejected]),
-                    },
-                )
-            ],
+            check_results=[files_accepted_result(results)],
         )
 
     return raw_table
 
 
-def _build_contract_check(spec: RawTable) -> AssetChecksDefinition:
-    @asset_check(
-        asset=raw_asset_key(spec.name),
-        name=CONTRACT_CHECK,
-        pool="duckdb",
-        description=(
-            "great-expectations suite on the loaded table: contract columns present, required "
-            "columns not null, contract types, non-negative and allowed values."
-        ),
-    )
-    def contract_check(warehouse: WarehouseResource) -> AssetCheckResult:
-        if not warehouse.file.exists():
-            return AssetCheckResult(
-                passed=False, metadata={"error": f"no warehouse at {warehouse.file} yet"}
-            )
-        with warehouse.connect(read_only=True) as con:
-            outcome = validate_raw_table(con, spec.name)
-        failed = [e for e in outcome.expectations if not e["success"]]
-        return AssetCheckResult(
-            passed=outcome.success,
-            severity=AssetCheckSeverity.ERROR,
-            metadata={
-                "rows_in_table": outcome.rows_in_table,
-                "rows_validated": outcome.rows_validated,
-                "expectations": len(outcome.expectations),
-                "failed_expectations": MetadataValue.json(failed),
-            },
-        )
-
-    return contract_check
-
-
 ingestion_assets = [_build_raw_asset(spec) for spec in RAW_TABLES.values()]
-ingestion_checks = [_build_contract_check(spec) for spec in RAW_TABLES.values()]
-
-
-def _known(warehouse: WarehouseResource) -> KnownFiles:
-    """The ledger's view, read in a short read-only connection (none when no warehouse yet)."""
-    if not warehouse.file.exists():
-        return KnownFiles(set(), set())
-    with warehouse.connect(read_only=True, wait_seconds=0) as con:  # busy: skip this tick
-        return known_files(con)
-
-
-@sensor(
-    name="landing_sensor",
-    minimum_interval_seconds=30,
-    target=AssetSelection.assets(*(raw_asset_key(t) for t in RAW_TABLES)),
-    # On by default so dropped files flow without clicks. Its read-only look at the ledger takes
-    # milliseconds, and writers (warehouse.connect, the dbt profile's retries) wait out that lock.
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Starts ingestion of the raw tables whose landing folders hold new files.",
-)
-def landing_sensor(
-    context: SensorEvaluationContext, warehouse: WarehouseResource, landing: LandingResource
-):
-    try:
-        known = _known(warehouse)
-    except duckdb.Error as exc:  # a run is writing the warehouse: look again next tick
-        return SkipReason(f"warehouse busy, will retry: {str(exc).splitlines()[0]}")
-    new = find_new_files(landing.root, known)
-    if not new:
-        return SkipReason(f"no new files under {landing.root}")
-    hashes = sorted(digest for files in new.values() for _, digest in files)
-    # The same set of new files never triggers twice, whatever the tick.
-    run_key = "landing-" + hashlib.sha256("".join(hashes).encode()).hexdigest()[:20]
-    files = sum(len(f) for f in new.values())
-    return RunRequest(
-        run_key=run_key,
-        asset_selection=[raw_asset_key(table) for table in sorted(new)],
-        tags={"trigger": "landing_sensor", "new_files": str(files)},
-    )

@@ -1,0 +1,140 @@
+"""The rows each sync wants in its destination, from the warehouse frames (frames in, frames out).
+
+The segment synced per customer is the *published* one of the latest scoring run in the
+membership history (anti-flapping holds boundary customers, so the CRM does not see them flip);
+before any run is recorded, the raw model assignment is used. Segment ids are stable text ids
+("seg_01"); names and playbooks come from the segment profiles by id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ml_assets.governance import marketing_consented
+
+
+@dataclass(frozen=True)
+class Inputs:
+    segments: pd.DataFrame  # segmentation.customer_segments (raw model assignment)
+    customers: pd.DataFrame  # marts.dim_customers
+    profiles: pd.DataFrame  # segmentation.segment_profiles
+    # The latest run of monitoring.segment_membership_history; None before any run is recorded.
+    published: pd.DataFrame | None = None
+
+
+def assignments(inputs: Inputs) -> pd.DataFrame:
+    """The segment to sync per customer: customer_key, segment_id (text), model_version,
+    assigned_at, confidence, segment_name (the assignment's own name, if any).
+
+    The published segment of the latest history run when there is one, else the raw segments.
+    """
+    raw = inputs.segments
+    if inputs.published is None or inputs.published.empty:
+        frame = raw[raw["segment_id"].notna()].copy()
+    else:
+        run = inputs.published
+        run = run[run["published_segment_id"].notna()]
+        frame = pd.DataFrame(
+            {
+                "customer_key": run["customer_key"].astype(str),
+                "segment_id": run["published_segment_id"],
+                "model_version": run["model_version"],
+                "assigned_at": run["scored_at"],
+            }
+        )
+        if "confidence" in raw.columns:  # tie-break between customers of one CRM account
+            confidence = raw.drop_duplicates("customer_key").set_index("customer_key")
+            frame["confidence"] = frame["customer_key"].map(confidence["confidence"])
+    frame["segment_id"] = frame["segment_id"].astype(str)
+    return frame
+
+
+def _with_profiles(inputs: Inputs) -> pd.DataFrame:
+    """Assigned customers with their customer fields and their segment's name and playbook."""
+    frame = assignments(inputs)
+    customer_cols = ["customer_key", "crm_account_id", "primary_email", "has_marketing_consent"]
+    frame = frame.merge(inputs.customers[customer_cols], on="customer_key", how="inner")
+    profiles = inputs.profiles.assign(segment_id=inputs.profiles["segment_id"].astype(str))
+    if "model_version" in profiles.columns:  # profiles of several models: prefer ours
+        ours = profiles["model_version"].astype(str).isin(set(frame["model_version"].astype(str)))
+        profiles = profiles.assign(_ours=ours).sort_values("_ours", ascending=False, kind="stable")
+    profile_cols = ["segment_id", "segment_name", "playbook_action", "create_csm_task"]
+    profiles = profiles.reindex(columns=profile_cols).drop_duplicates("segment_id")
+    frame = frame.merge(profiles, on="segment_id", how="left", suffixes=("_assigned", ""))
+    if "segment_name_assigned" in frame.columns:  # a segment without a profile keeps its name
+        frame["segment_name"] = frame["segment_name"].fillna(frame["segment_name_assigned"])
+    return frame
+
+
+def _label(frame: pd.DataFrame) -> pd.Series:
+    """The segment's name for people (audiences, task titles); its id when it has no name."""
+    return frame["segment_name"].fillna(frame["segment_id"]).astype(str)
+
+
+def desired_crm_fields(inputs: Inputs) -> pd.DataFrame:
+    """One row per CRM account: its customer's segment (the most confident one on a tie)."""
+    frame = _with_profiles(inputs)
+    frame = frame[frame["crm_account_id"].notna()]
+    sort_by = (
+        ["crm_account_id", "confidence"] if "confidence" in frame.columns else ["crm_account_id"]
+    )
+    frame = frame.sort_values(sort_by, ascending=[True] + [False] * (len(sort_by) - 1))
+    frame = frame.drop_duplicates("crm_account_id")
+    return pd.DataFrame(
+        {
+            "account_id": frame["crm_account_id"].astype(str),
+            "segment_id": frame["segment_id"].astype(str),
+            "segment_name": frame["segment_name"],
+            "playbook_action": frame["playbook_action"],
+            "model_version": frame["model_version"].astype(str),
+            "segment_updated_at": pd.to_datetime(frame["assigned_at"], utc=True),
+        }
+    )
+
+
+def desired_audiences(inputs: Inputs) -> pd.DataFrame:
+    """Audience members: customers with marketing consent and an email, one audience per segment."""
+    frame = marketing_consented(_with_profiles(inputs))  # null consent is no consent
+    frame = frame[frame["primary_email"].notna()]
+    members = pd.DataFrame(
+        {
+            "audience": _label(frame),
+            "email": frame["primary_email"].astype(str).str.strip().str.lower(),
+            "customer_key": frame["customer_key"].astype(str),
+        }
+    )
+    members = members[members["email"] != ""]
+    return members.sort_values(["audience", "email", "customer_key"]).drop_duplicates(
+        ["audience", "email"]
+    )
+
+
+def desired_csm_tasks(inputs: Inputs) -> pd.DataFrame:
+    """One task per customer in a segment whose playbook asks for one, per model version."""
+    frame = _with_profiles(inputs)
+    frame = frame[frame["create_csm_task"].fillna(False).astype(bool)]
+    action = frame["playbook_action"].fillna("Review the account").astype(str)
+    return pd.DataFrame(
+        {
+            "idempotency_key": frame["customer_key"].astype(str)
+            + ":"
+            + frame["segment_id"].astype(str)
+            + ":"
+            + frame["model_version"].astype(str),
+            "account_id": frame["crm_account_id"].astype(object),
+            "customer_key": frame["customer_key"].astype(str),
+            "segment_id": frame["segment_id"].astype(str),
+            "segment_name": frame["segment_name"],
+            "title": action + " (entered segment " + _label(frame) + ")",
+        }
+    )
+
+
+DESIRED_BUILDERS: dict[str, Callable[[Inputs], pd.DataFrame]] = {
+    "crm_account_fields": desired_crm_fields,
+    "marketing_audiences": desired_audiences,
+    "csm_tasks": desired_csm_tasks,
+}

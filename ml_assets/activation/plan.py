@@ -1,0 +1,116 @@
+"""The diff: which rows a sync must insert, update or delete, and the blast-radius guard.
+
+Each desired row is keyed by its destination key and hashed over the columns whose change means
+a write; the plan compares those hashes with the sync state (what was last confirmed written), so
+only changes go out. The guard stops a run that would change more than a share of the rows this
+system owns in the destination.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+
+from ml_assets.activation.syncs import SyncOptions, SyncSpec
+
+
+class BlastRadiusExceeded(RuntimeError):
+    """A run would change more of the destination than allowed; nothing was written."""
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Python objects with None for every missing value (NaN, NaT, pd.NA)."""
+    frame = frame.astype(object)
+    return frame.where(frame.notna(), None)
+
+
+def _json_lines(frame: pd.DataFrame) -> list[str]:
+    """One JSON object per row (vectorised; timestamps as ISO 8601 UTC strings)."""
+    if frame.empty:
+        return []
+    frame = frame.copy()
+    for name in frame.columns:
+        if isinstance(frame[name].dtype, pd.DatetimeTZDtype) or frame[name].dtype.kind == "M":
+            # numpy formats datetimes in C; pandas' JSON writer takes microseconds per value.
+            values = pd.to_datetime(frame[name], utc=True).dt.tz_localize(None)
+            stamps = values.to_numpy(dtype="datetime64[us]")
+            text = np.char.add(np.datetime_as_string(stamps, unit="us"), "Z")
+            frame[name] = np.where(pd.isna(stamps), None, text)
+    return frame.to_json(orient="records", lines=True).rstrip("\n").split("\n")
+
+
+def keyed(spec: SyncSpec, desired: pd.DataFrame) -> pd.DataFrame:
+    """The desired rows with `_key` (text key), `_hash` (of the hash columns), `_payload` (JSON)."""
+    typed = desired[list(spec.columns)].reset_index(drop=True)
+    frame = _plain(typed)
+    key = frame[spec.key_columns[0]].astype(str)
+    for column in spec.key_columns[1:]:
+        key = key + "|" + frame[column].astype(str)
+    frame["_key"] = key
+    # JSON from the typed frame (vectorised) rather than from the Python objects.
+    hashed = _json_lines(typed[list(spec.hash_columns)])
+    frame["_hash"] = [hashlib.sha1(text.encode()).hexdigest() for text in hashed]
+    frame["_payload"] = _json_lines(typed)
+    return frame.drop_duplicates("_key")
+
+
+def plan(spec: SyncSpec, desired: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
+    """Operations needed to move the destination from `state` to `desired`.
+
+    desired: keyed() rows; state: key, payload_hash, payload (JSON of the written row).
+    Returns the payload columns plus _key, _hash, operation (insert/update/delete), sorted by key.
+    """
+    last = dict(zip(state["key"], state["payload_hash"], strict=True)) if len(state) else {}
+    previous = desired["_key"].map(last)
+    new = previous.isna()
+    changed = ~new & (previous != desired["_hash"])
+    if spec.mode == "update_only":
+        ops = desired[new | changed].assign(operation="update")
+    elif spec.mode == "create_only":
+        ops = desired[new].assign(operation="insert")
+    else:
+        ops = pd.concat(
+            [desired[new].assign(operation="insert"), desired[changed].assign(operation="update")]
+        )
+    if spec.mode == "mirror" and len(state):
+        gone = state[~state["key"].isin(set(desired["_key"]))]
+        if len(gone):
+            removed = pd.DataFrame(
+                [json.loads(p) for p in gone["payload"]], columns=list(spec.columns)
+            )
+            removed["_key"] = gone["key"].to_numpy()
+            removed["_hash"] = None
+            removed["_payload"] = gone["payload"].to_numpy()
+            ops = pd.concat([ops, removed.assign(operation="delete")])
+    columns = [*spec.columns, "_key", "_hash", "_payload", "operation"]
+    return ops.reindex(columns=columns).sort_values("_key", kind="stable").reset_index(drop=True)
+
+
+def check_blast_radius(
+    spec: SyncSpec,
+    ops: pd.DataFrame,
+    owned: int,
+    options: SyncOptions,
+    pending: set[str] | frozenset[str] = frozenset(),
+) -> None:
+    """Raise BlastRadiusExceeded when the run would touch too much of what we own.
+
+    Retries of rows that failed in an earlier run do not count: they were planned (and passed
+    the guard) then, and a destination outage must not need an override to recover from.
+    """
+    writes = ops[(ops["operation"] != "skip") & ~ops["_key"].isin(pending)]
+    if owned == 0 or options.allow_large_changes or len(writes) == 0:
+        return  # first sync into an empty destination, or explicitly allowed
+    share = len(writes) / owned
+    if share > options.max_change_share:
+        by_op = writes["operation"].value_counts().to_dict()
+        detail = ", ".join(f"{n} {op}s" for op, n in sorted(by_op.items()))
+        raise BlastRadiusExceeded(
+            f"{spec.name}: this run would change {len(writes)} of the {owned} destination rows "
+            f"this system owns ({share:.1%} > the allowed {options.max_change_share:.1%}): "
+            f"{detail}. Nothing was written. If this is expected (a new model version, a "
+            f"consent change), re-run with allow_large_changes=True."
+        )

@@ -1,0 +1,56 @@
+"""The landing sensor: starts ingestion of the raw tables whose landing folders hold new files."""
+
+import hashlib
+
+import duckdb
+from dagster import (
+    AssetSelection,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SkipReason,
+    sensor,
+)
+
+from orchestration.defs.ingestion.keys import raw_asset_key
+from orchestration.defs.resources import LandingResource, WarehouseResource
+from orchestration.io.contract import RAW_TABLES
+from orchestration.io.ingestion.landing import KnownFiles, find_new_files, known_files
+
+
+def _known(warehouse: WarehouseResource) -> KnownFiles:
+    """The ledger's view, read in a short read-only connection (none when no warehouse yet)."""
+    if not warehouse.file.exists():
+        return KnownFiles(set(), set())
+    with warehouse.connect(read_only=True, wait_seconds=0) as con:  # busy: skip this tick
+        return known_files(con)
+
+
+@sensor(
+    name="landing_sensor",
+    minimum_interval_seconds=30,
+    target=AssetSelection.assets(*(raw_asset_key(t) for t in RAW_TABLES)),
+    # On by default so dropped files flow without clicks. Its read-only look at the ledger takes
+    # milliseconds, and writers (warehouse.connect, the dbt profile's retries) wait out that lock.
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Starts ingestion of the raw tables whose landing folders hold new files.",
+)
+def landing_sensor(
+    context: SensorEvaluationContext, warehouse: WarehouseResource, landing: LandingResource
+):
+    try:
+        known = _known(warehouse)
+    except duckdb.Error as exc:  # a run is writing the warehouse: look again next tick
+        return SkipReason(f"warehouse busy, will retry: {str(exc).splitlines()[0]}")
+    new = find_new_files(landing.root, known)
+    if not new:
+        return SkipReason(f"no new files under {landing.root}")
+    hashes = sorted(digest for files in new.values() for _, digest in files)
+    # The same set of new files never triggers twice, whatever the tick.
+    run_key = "landing-" + hashlib.sha256("".join(hashes).encode()).hexdigest()[:20]
+    files = sum(len(f) for f in new.values())
+    return RunRequest(
+        run_key=run_key,
+        asset_selection=[raw_asset_key(table) for table in sorted(new)],
+        tags={"trigger": "landing_sensor", "new_files": str(files)},
+    )

@@ -1,0 +1,53 @@
+"""Ingestion: landing files into the raw tables, validated against the raw data contract.
+
+- `landing`: which files the landing folder holds and which the load ledger has not seen;
+- `raw_tables`: the raw, quarantine and ledger tables (names, columns, DDL);
+- `rows`: reading one file as text and checking its rows in SQL;
+- `loader`: loading files, one transaction per file with its ledger row;
+- `validation`: the great-expectations contract suite on a loaded table.
+"""
+
+from orchestration.io.ingestion.landing import (
+    KnownFiles,
+    file_hash,
+    find_new_files,
+    known_files,
+    landing_files,
+    new_landing_files,
+)
+from orchestration.io.ingestion.loader import (
+    FileLoadResult,
+    load_landing,
+    load_table_files,
+    loaded_version,
+    summarize,
+)
+from orchestration.io.ingestion.raw_tables import (
+    LOADED,
+    REJECTED,
+    SKIPPED_DUPLICATE,
+    ensure_raw_tables,
+)
+from orchestration.io.ingestion.rows import FileRejected
+from orchestration.io.ingestion.validation import TableValidation, validate_raw_table
+
+__all__ = [
+    "LOADED",
+    "REJECTED",
+    "SKIPPED_DUPLICATE",
+    "FileLoadResult",
+    "FileRejected",
+    "KnownFiles",
+    "TableValidation",
+    "ensure_raw_tables",
+    "file_hash",
+    "find_new_files",
+    "known_files",
+    "landing_files",
+    "load_landing",
+    "load_table_files",
+    "loaded_version",
+    "new_landing_files",
+    "summarize",
+    "validate_raw_table",
+]

@@ -1,0 +1,266 @@
+"""Reading one landing file as text and checking its rows against the contract, in DuckDB SQL.
+
+The file is read once into the temp table ``_ingest_checked``: its text columns, each value cast
+once to its contract type, and per row the reason it breaks the contract (NULL when it is good).
+The checks are one set-based CASE built from the contract, never a Python loop per row. CSV lines
+that do not parse at all are collected in ``_ingest_rejects``; valid rows repeating an earlier
+row's primary key with other content are marked as duplicates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from orchestration.io.contract import DUCKDB_TYPES, LOAD_COLUMNS, Column, RawTable
+from orchestration.io.ingestion.landing import PARQUET_SUFFIXES
+from orchestration.io.ingestion.raw_tables import QUARANTINE_COLUMNS, quote
+
+FUTURE_TOLERANCE = "interval 1 day"  # clocks drift; later than now + 1 day is an error
+MAX_VALUE_IN_REASON = 80  # offending values are quoted in the reason, cut to this length
+# Per-connection scratch tables of one file's load, dropped after each file.
+TEMP_TABLES = (
+    "_ingest_checked",
+    "_ingest_dups",
+    "_ingest_rejects",
+    "_ingest_shift",
+    "_ingest_reject_errors",
+    "_ingest_reject_scans",
+)
+
+
+class FileRejected(Exception):
+    """The file cannot be loaded at all (unreadable, or a required column is missing)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the file
+
+
+def reader(path: Path) -> tuple[str, int]:
+    """SQL reading the file as text (one ? parameter: the path) and the line of its first row.
+
+    CSV lines that do not parse (wrong number of fields, bad quoting) are set aside by DuckDB in
+    _ingest_reject_errors, so they are quarantined instead of failing the whole file.
+    """
+    if path.name.lower().endswith(PARQUET_SUFFIXES):
+        return "(SELECT cast(columns(*) AS varchar) FROM read_parquet(?))", 1  # no header line
+    csv = (
+        "read_csv(?, header = true, all_varchar = true, store_rejects = true, "
+        "rejects_table = '_ingest_reject_errors', rejects_scan = '_ingest_reject_scans')"
+    )
+    return csv, 2  # line 1 is the header
+
+
+def _unreadable(source: str, exc: Exception) -> FileRejected:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return FileRejected(f"{source}: unreadable file: {message}")
+
+
+def file_columns(
+    con: duckdb.DuckDBPyConnection, reader_sql: str, path: Path, source: str
+) -> list[str]:
+    """The file's column names, as its header (or Parquet schema) spells them."""
+    try:
+        return [
+            r[0]
+            for r in con.execute(f"DESCRIBE SELECT * FROM {reader_sql}", [str(path)]).fetchall()
+        ]
+    except duckdb.Error as exc:
+        raise _unreadable(source, exc) from exc
+
+
+def map_columns(
+    file_cols: list[str], spec: RawTable, source: str
+) -> tuple[dict[str, str], list[str]]:
+    """Match the file's header to the contract (case and surrounding spaces ignored).
+
+    Returns contract column -> file column, and the extra file columns to keep as text.
+    """
+    by_name = {c.strip().lower(): c for c in file_cols}
+    mapping = {c.name: by_name[c.name] for c in spec.columns if c.name in by_name}
+    missing = [c for c in spec.required_columns if c not in mapping]
+    if missing:
+        raise FileRejected(
+            f"{source}: missing required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} for table {spec.name} (file has: {', '.join(file_cols)})"
+        )
+    reserved = set(LOAD_COLUMNS) | set(QUARANTINE_COLUMNS)
+    used = set(mapping.values())
+    extras = [c for c in file_cols if c not in used and c.strip().lower() not in reserved]
+    return mapping, extras
+
+
+# ---------------------------------------------------------------------------------------------
+# SQL expressions built from the contract
+
+
+def typed_name(col: Column) -> str:
+    """Column of _ingest_checked holding the contract-typed value (strings need none)."""
+    return quote(f"__typed__{col.name}") if col.type != "string" else quote(col.name)
+
+
+def _typed(col: Column) -> str:
+    """The contract-typed value of a text column; NULL when blank or not castable."""
+    # DuckDB's number and timestamp casts accept surrounding spaces; only booleans need a trim.
+    text = f"trim({quote(col.name)})" if col.type == "boolean" else quote(col.name)
+    if col.type == "double":
+        # NaN and infinity cast fine but are not values anyone meant to send
+        return (
+            f"(case when isfinite(try_cast({text} as double)) then try_cast({text} as double) end)"
+        )
+    if col.type == "bigint":
+        # try_cast('12.5' as bigint) rounds to 13; a count with a fraction is an error instead
+        return (
+            f"(case when try_cast({text} as double) = try_cast({text} as bigint) "
+            f"then try_cast({text} as bigint) end)"
+        )
+    return f"try_cast({text} as {DUCKDB_TYPES[col.type]})"
+
+
+def with_value(kind: str, value: str) -> str:
+    """SQL for a reason text: kind='offending value' (the value cut to a readable length)."""
+    return f"'{kind}=''' || left({value}, {MAX_VALUE_IN_REASON}) || ''''"
+
+
+def _row_checks(spec: RawTable) -> list[tuple[str, str]]:
+    """(condition, reason) pairs over _ingest_checked's columns; the first that holds wins."""
+    checks: list[tuple[str, str]] = []
+    blank = "({v} is null or trim({v}) = '')"
+    for col in spec.columns:
+        if col.required:
+            v = quote(col.name)
+            checks.append((blank.format(v=v), f"'missing required value: {col.name}'"))
+    kinds = {
+        "bigint": "not an integer",
+        "double": "not a number",
+        "timestamp": "not a timestamp",
+        "boolean": "not a boolean",
+    }
+    for col in spec.columns:
+        v, typed = quote(col.name), typed_name(col)
+        if col.type != "string":
+            bad = f"{typed} is null and not {blank.format(v=v)}"
+            checks.append((bad, with_value(f"{kinds[col.type]}: {col.name}", v)))
+        if col.type == "timestamp":
+            future = f"{typed} > current_timestamp + {FUTURE_TOLERANCE}"
+            checks.append((future, with_value(f"timestamp in the future: {col.name}", v)))
+        if col.non_negative:
+            checks.append((f"{typed} < 0", with_value(f"negative value: {col.name}", v)))
+        if col.allowed_values:
+            # list_contains, not IN: DuckDB plans an IN list of 4+ values as a join, which
+            # does not keep the file's row order that line numbers are taken from
+            allowed = ", ".join(f"'{a}'" for a in col.allowed_values)
+            not_allowed = f"not list_contains([{allowed}], lower(trim({v})))"
+            checks.append((not_allowed, with_value(f"value not allowed: {col.name}", v)))
+    return checks
+
+
+def _key_columns(spec: RawTable) -> list[str]:
+    """Primary-key columns compared as values (timestamps by instant, text as delivered)."""
+    return [typed_name(spec.column(name)) for name in spec.primary_key]
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking the rows
+
+
+def check_rows(
+    con: duckdb.DuckDBPyConnection,
+    spec: RawTable,
+    path: Path,
+    mapping: dict[str, str],
+    extras: list[str],
+    source: str,
+) -> str:
+    """Read the file into temp table _ingest_checked: text, typed values and reason per row.
+
+    Each value is cast once; the checks and the insert into raw read the typed columns. The
+    table's rowid is the order rows were read in (insertion order is preserved). Returns the
+    SQL expression for a row's line number in the file (over _ingest_checked aliased c).
+    """
+    reader_sql, first_line = reader(path)
+    text = [
+        f"{quote(mapping[c.name])} AS {quote(c.name)}"
+        if c.name in mapping
+        else f"CAST(NULL AS varchar) AS {quote(c.name)}"
+        for c in spec.columns
+    ] + [quote(e) for e in extras]
+    typed = [f"{_typed(c)} AS {typed_name(c)}" for c in spec.columns if c.type != "string"]
+    whens = "\n".join(f"WHEN {cond} THEN {reason}" for cond, reason in _row_checks(spec))
+    con.execute("DROP TABLE IF EXISTS _ingest_reject_errors")
+    con.execute("DROP TABLE IF EXISTS _ingest_reject_scans")
+    try:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _ingest_checked AS
+            SELECT *, CASE {whens} END AS _reason
+            FROM (SELECT *{"".join(", " + t for t in typed)} FROM (
+                SELECT {", ".join(text)} FROM {reader_sql}
+            ))
+            """,
+            [str(path)],
+        )
+    except duckdb.Error as exc:
+        raise _unreadable(source, exc) from exc
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ingest_rejects "
+        "(line BIGINT, error_type VARCHAR, csv_line VARCHAR)"
+    )
+    rejects_exist = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_ingest_reject_errors'"
+    ).fetchone()[0]
+    if rejects_exist:
+        con.execute(
+            "INSERT INTO _ingest_rejects SELECT line, "
+            "string_agg(DISTINCT lower(cast(error_type AS varchar)), ', '), any_value(csv_line) "
+            "FROM _ingest_reject_errors GROUP BY line"
+        )
+    _mark_duplicates(con, spec)
+    line = f"c.rowid + {first_line}"
+    if not con.execute("SELECT count(*) FROM _ingest_rejects").fetchone()[0]:
+        return line
+    # A line the CSV reader rejected is not in _ingest_checked: the rows after it move down one.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _ingest_shift AS SELECT line - row_number() OVER "
+        f"(ORDER BY line) - {first_line} + 1 AS from_rowid FROM _ingest_rejects"
+    )
+    return f"{line} + (SELECT count(*) FROM _ingest_shift s WHERE s.from_rowid <= c.rowid)"
+
+
+def _mark_duplicates(con: duckdb.DuckDBPyConnection, spec: RawTable) -> None:
+    """Quarantine valid rows that repeat an earlier valid row's primary key with other content.
+
+    A row identical to the first one with its key is a redelivery, not an error: it loads, and
+    staging deduplicates it. A grouped pass finds the repeated keys (normally few), so only
+    their rows are compared and updated.
+    """
+    keys = _key_columns(spec)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _ingest_dups AS SELECT {', '.join(keys)}, "
+        f"min(rowid) AS _first_row FROM _ingest_checked WHERE _reason IS NULL "
+        f"GROUP BY ALL HAVING count(*) > 1"
+    )
+    if not con.execute("SELECT count(*) FROM _ingest_dups").fetchone()[0]:
+        return
+    key_text = " || ', ' || ".join(f"coalesce(cast(r.{k} AS varchar), '')" for k in keys)
+    reason = with_value(f"duplicate primary key: {', '.join(spec.primary_key)}", key_text)
+    match = " AND ".join(f"r.{k} = d.{k}" for k in keys)
+    content = ", ".join(quote(c.name) for c in spec.columns)
+    content_of = ", ".join(f"{{t}}.{quote(c.name)}" for c in spec.columns)
+    con.execute(
+        f"""
+        UPDATE _ingest_checked c SET _reason = x._dup_reason
+        FROM (
+            SELECT r.rowid AS _row, {reason} AS _dup_reason
+            FROM _ingest_checked r
+            JOIN _ingest_dups d ON {match}
+            JOIN (SELECT rowid AS _first_row, {content} FROM _ingest_checked) f
+                ON f._first_row = d._first_row
+            WHERE r.rowid > d._first_row AND r._reason IS NULL
+                AND row({content_of.format(t="r")}) IS DISTINCT FROM row({content_of.format(t="f")})
+        ) x
+        WHERE c.rowid = x._row
+        """
+    )
