@@ -38,6 +38,9 @@ REPORTING_SCHEMA = "reporting"
 # raw: the ingestion ledger (raw tables themselves are named by the contract).
 LOAD_LEDGER = Table(RAW_SCHEMA, "_load_ledger")
 
+# staging (dbt): the CRM accounts seed the embedded demo CRM
+STAGED_CRM_ACCOUNTS = Table("staging", "stg_crm__accounts")
+
 # marts (dbt)
 CUSTOMER_ATTRIBUTES = Table("marts", "customer_attributes")
 CUSTOM_ATTRIBUTES = Table("marts", "customer_custom_attributes")

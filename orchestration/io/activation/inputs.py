@@ -13,7 +13,6 @@ from ml_assets.activation import Inputs
 from orchestration.io import history, tables
 
 # The CRM's own accounts as staged from the raw CRM export (seeds the embedded demo CRM).
-STAGED_CRM_ACCOUNTS = tables.Table("staging", "stg_crm__accounts")
 
 
 def select_if_exists(
@@ -50,4 +49,6 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> Inputs:
 
 def staged_crm_accounts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
     """(account_id, account_name) of every CRM account in the warehouse."""
-    return con.execute(f"select account_id, account_name from {STAGED_CRM_ACCOUNTS.sql}").fetchall()
+    return con.execute(
+        f"select account_id, account_name from {tables.STAGED_CRM_ACCOUNTS.sql}"
+    ).fetchall()
