@@ -38,12 +38,16 @@ mrr as (
     select
         subscriptions.customer_key,
         sum(case
-            when {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'reference.reference_date') }}
+            when
+                {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'reference.reference_date') }}
                 then subscriptions.mrr
             else 0
         end) as mrr_at_reference,
         sum(case
-            when {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'reference.outcome_end_date') }}
+            when
+                {{ is_active_on(
+                    'subscriptions.started_date', 'subscriptions.ended_date', 'reference.outcome_end_date'
+                ) }}
                 then subscriptions.mrr
             else 0
         end) as mrr_at_window_end,

@@ -66,7 +66,10 @@ active as (
         customer_subscriptions.mrr
     from customer_subscriptions
     inner join months
-        on {{ is_active_on('customer_subscriptions.start_month', 'customer_subscriptions.ended_date', 'months.month_start') }}
+        on
+            {{ is_active_on(
+                'customer_subscriptions.start_month', 'customer_subscriptions.ended_date', 'months.month_start'
+            ) }}
 
 )
 

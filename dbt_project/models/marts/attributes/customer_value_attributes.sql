@@ -39,17 +39,20 @@ subscription_value as (
     select
         subscriptions.customer_key,
         sum(case
-            when {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'reference.reference_date') }}
+            when
+                {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'reference.reference_date') }}
                 then subscriptions.mrr
             else 0
         end) as current_mrr,
         sum(case
-            when {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'reference.date_90d_ago') }}
+            when
+                {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'reference.date_90d_ago') }}
                 then subscriptions.mrr
             else 0
         end) as mrr_90d_ago,
         sum(case
-            when {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'reference.reference_date') }}
+            when
+                {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'reference.reference_date') }}
                 then 1
             else 0
         end) as active_subscriptions
