@@ -43,16 +43,14 @@ support_attributes as (
 contacts as (
 
     select
-        identity.customer_key,
+        contacts.customer_key,
         count(*) as contact_count
-    from {{ ref('int_identity_resolved') }} as identity
-    inner join {{ ref('stg_crm__contacts') }} as contacts on identity.identifier = contacts.contact_id
+    from {{ ref('int_contacts_attributed') }} as contacts
     cross join reference
     where
-        identity.identifier_type = 'crm_contact'
-        and identity.customer_key is not null
+        contacts.customer_key is not null
         and (contacts.created_at is null or cast(contacts.created_at as date) <= reference.reference_date)
-    group by identity.customer_key
+    group by contacts.customer_key
 
 )
 

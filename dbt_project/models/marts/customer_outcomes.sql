@@ -21,25 +21,15 @@ customers as (
 
 ),
 
-identity as (
-
-    select
-        identifier,
-        customer_key
-    from {{ ref('int_identity_resolved') }}
-    where identifier_type = 'billing_customer' and customer_key is not null
-
-),
-
 subscriptions as (
 
     select
-        identity.customer_key,
-        coalesce(subscriptions.mrr, 0) as mrr,
-        cast(subscriptions.started_at as date) as started_date,
-        cast(subscriptions.ended_at as date) as ended_date
-    from {{ ref('stg_billing__subscriptions') }} as subscriptions
-    inner join identity on subscriptions.billing_customer_id = identity.identifier
+        customer_key,
+        mrr,
+        started_date,
+        ended_date
+    from {{ ref('int_subscriptions_attributed') }}
+    where customer_key is not null
 
 ),
 
@@ -49,15 +39,15 @@ mrr as (
         subscriptions.customer_key,
         sum(case
             when
-                subscriptions.started_date <= reference.reference_date
-                and (subscriptions.ended_date is null or subscriptions.ended_date > reference.reference_date)
+                {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'reference.reference_date') }}
                 then subscriptions.mrr
             else 0
         end) as mrr_at_reference,
         sum(case
             when
-                subscriptions.started_date <= reference.outcome_end_date
-                and (subscriptions.ended_date is null or subscriptions.ended_date > reference.outcome_end_date)
+                {{ is_active_on(
+                    'subscriptions.started_date', 'subscriptions.ended_date', 'reference.outcome_end_date'
+                ) }}
                 then subscriptions.mrr
             else 0
         end) as mrr_at_window_end,

@@ -4,24 +4,15 @@ with
 
 email_events as (
 
-    select * from {{ ref('stg_email__events') }}
-
-),
-
-identity as (
-
-    select
-        identifier,
-        customer_key
-    from {{ ref('int_identity_resolved') }}
-    where identifier_type = 'email' and customer_key is not null
+    select * from {{ ref('int_email_events_attributed') }}
+    where customer_key is not null
 
 ),
 
 messages as (
 
     select
-        identity.customer_key,
+        email_events.customer_key,
         email_events.campaign_id,
         email_events.email,
         max(case when email_events.event_type = 'delivered' then 1 else 0 end) as delivered,
@@ -31,8 +22,7 @@ messages as (
         max(case when email_events.event_type = 'bounce' then 1 else 0 end) as bounced,
         min(email_events.occurred_at) as first_event_at
     from email_events
-    inner join identity on email_events.email = identity.identifier
-    group by identity.customer_key, email_events.campaign_id, email_events.email
+    group by email_events.customer_key, email_events.campaign_id, email_events.email
 
 )
 

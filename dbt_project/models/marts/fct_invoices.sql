@@ -3,23 +3,13 @@ with
 
 invoices as (
 
-    select * from {{ ref('stg_billing__invoices') }}
-
-),
-
-identity as (
-
-    select
-        identifier,
-        customer_key
-    from {{ ref('int_identity_resolved') }}
-    where identifier_type = 'billing_customer' and customer_key is not null
+    select * from {{ ref('int_invoices_attributed') }}
 
 )
 
 select
     invoices.invoice_id,
-    identity.customer_key,
+    invoices.customer_key,
     invoices.billing_customer_id,
     invoices.amount,
     invoices.currency,
@@ -32,4 +22,3 @@ select
             then {{ dbt.datediff('cast(invoices.issued_at as date)', 'cast(invoices.paid_at as date)', 'day') }}
     end as days_to_pay
 from invoices
-left join identity on invoices.billing_customer_id = identity.identifier

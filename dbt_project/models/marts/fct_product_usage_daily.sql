@@ -3,26 +3,16 @@ with
 
 events as (
 
-    select * from {{ ref('int_events_normalised') }}
-
-),
-
-identity as (
-
-    select
-        identifier,
-        customer_key
-    from {{ ref('int_identity_resolved') }}
-    where identifier_type = 'product_user' and customer_key is not null
+    select * from {{ ref('int_events_attributed') }}
+    where customer_key is not null
 
 )
 
 select
-    identity.customer_key,
-    events.event_date,
+    customer_key,
+    event_date,
     count(*) as events,
-    count(distinct events.user_id) as active_users,
-    count(distinct events.canonical_event) as distinct_canonical_events
+    count(distinct user_id) as active_users,
+    count(distinct canonical_event) as distinct_canonical_events
 from events
-inner join identity on events.user_id = identity.identifier
-group by identity.customer_key, events.event_date
+group by customer_key, event_date

@@ -4,31 +4,21 @@ with
 
 subscriptions as (
 
-    select * from {{ ref('stg_billing__subscriptions') }}
-
-),
-
-identity as (
-
-    select
-        identifier,
-        customer_key
-    from {{ ref('int_identity_resolved') }}
-    where identifier_type = 'billing_customer' and customer_key is not null
+    select * from {{ ref('int_subscriptions_attributed') }}
+    where customer_key is not null
 
 ),
 
 customer_subscriptions as (
 
     select
-        identity.customer_key,
+        subscriptions.customer_key,
         subscriptions.subscription_id,
-        coalesce(subscriptions.mrr, 0) as mrr,
+        subscriptions.mrr,
         cast({{ dbt.date_trunc('month', 'subscriptions.started_at') }} as date) as start_month,
         cast({{ dbt.date_trunc('month', 'subscriptions.ended_at') }} as date) as end_month,
-        cast(subscriptions.ended_at as date) as ended_date
+        subscriptions.ended_date
     from subscriptions
-    inner join identity on subscriptions.billing_customer_id = identity.identifier
 
 ),
 
@@ -65,7 +55,8 @@ months as (
 ),
 
 -- A subscription counts in a month when it started by the month's end and had not ended
--- before the month started (a subscription that ends mid-month counts in that month).
+-- before the month started (a subscription that ends mid-month counts in that month): active on
+-- the month's first day, counting its start month as started.
 active as (
 
     select
@@ -76,8 +67,9 @@ active as (
     from customer_subscriptions
     inner join months
         on
-            customer_subscriptions.start_month <= months.month_start
-            and (customer_subscriptions.ended_date is null or customer_subscriptions.ended_date > months.month_start)
+            {{ is_active_on(
+                'customer_subscriptions.start_month', 'customer_subscriptions.ended_date', 'months.month_start'
+            ) }}
 
 )
 

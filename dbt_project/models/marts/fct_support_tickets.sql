@@ -3,23 +3,13 @@ with
 
 tickets as (
 
-    select * from {{ ref('stg_support__tickets') }}
-
-),
-
-identity as (
-
-    select
-        identifier,
-        customer_key
-    from {{ ref('int_identity_resolved') }}
-    where identifier_type = 'email' and customer_key is not null
+    select * from {{ ref('int_support_tickets_attributed') }}
 
 )
 
 select
     tickets.ticket_id,
-    identity.customer_key,
+    tickets.customer_key,
     tickets.email,
     tickets.created_at,
     tickets.resolved_at,
@@ -33,4 +23,3 @@ select
             then {{ dbt.datediff('tickets.created_at', 'tickets.resolved_at', 'minute') }} / 60.0  -- noqa: LT05
     end as resolution_hours
 from tickets
-left join identity on tickets.email = identity.identifier

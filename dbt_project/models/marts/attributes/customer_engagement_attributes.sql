@@ -11,28 +11,19 @@ reference as (
 
 ),
 
-identity as (
-
-    select
-        identifier,
-        customer_key
-    from {{ ref('int_identity_resolved') }}
-    where identifier_type = 'email' and customer_key is not null
-
-),
-
 email_events as (
 
     select
-        identity.customer_key,
+        email_events.customer_key,
         email_events.campaign_id,
         email_events.email,
         email_events.event_type,
         cast(email_events.occurred_at as date) as event_date
-    from {{ ref('stg_email__events') }} as email_events
-    inner join identity on email_events.email = identity.identifier
+    from {{ ref('int_email_events_attributed') }} as email_events
     cross join reference
-    where cast(email_events.occurred_at as date) <= reference.reference_date
+    where
+        email_events.customer_key is not null
+        and cast(email_events.occurred_at as date) <= reference.reference_date
 
 ),
 

@@ -14,27 +14,16 @@ reference as (
 
 ),
 
-identity as (
-
-    select
-        identifier,
-        customer_key
-    from {{ ref('int_identity_resolved') }}
-    where identifier_type = 'product_user' and customer_key is not null
-
-),
-
 events as (
 
     select
-        identity.customer_key,
+        events.customer_key,
         events.user_id,
         events.canonical_event,
         events.event_date
-    from {{ ref('int_events_normalised') }} as events
-    inner join identity on events.user_id = identity.identifier
+    from {{ ref('int_events_attributed') }} as events
     cross join reference
-    where events.event_date <= reference.reference_date
+    where events.customer_key is not null and events.event_date <= reference.reference_date
 
 ),
 

@@ -13,25 +13,15 @@ reference as (
 
 ),
 
-identity as (
-
-    select
-        identifier,
-        customer_key
-    from {{ ref('int_identity_resolved') }}
-    where identifier_type = 'billing_customer' and customer_key is not null
-
-),
-
 subscriptions as (
 
     select
-        identity.customer_key,
-        coalesce(subscriptions.mrr, 0) as mrr,
-        cast(subscriptions.started_at as date) as started_date,
-        cast(subscriptions.ended_at as date) as ended_date
-    from {{ ref('stg_billing__subscriptions') }} as subscriptions
-    inner join identity on subscriptions.billing_customer_id = identity.identifier
+        customer_key,
+        mrr,
+        started_date,
+        ended_date
+    from {{ ref('int_subscriptions_attributed') }}
+    where customer_key is not null
 
 ),
 
@@ -42,29 +32,27 @@ invoices as (
 
 ),
 
--- A subscription is active on a date when it started on or before it and had not ended by it.
+-- A subscription is active on a date when it started on or before it and had not ended by it
+-- (macro is_active_on).
 subscription_value as (
 
     select
         subscriptions.customer_key,
         sum(case
             when
-                subscriptions.started_date <= reference.reference_date
-                and (subscriptions.ended_date is null or subscriptions.ended_date > reference.reference_date)
+                {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'reference.reference_date') }}
                 then subscriptions.mrr
             else 0
         end) as current_mrr,
         sum(case
             when
-                subscriptions.started_date <= reference.date_90d_ago
-                and (subscriptions.ended_date is null or subscriptions.ended_date > reference.date_90d_ago)
+                {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'reference.date_90d_ago') }}
                 then subscriptions.mrr
             else 0
         end) as mrr_90d_ago,
         sum(case
             when
-                subscriptions.started_date <= reference.reference_date
-                and (subscriptions.ended_date is null or subscriptions.ended_date > reference.reference_date)
+                {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'reference.reference_date') }}
                 then 1
             else 0
         end) as active_subscriptions

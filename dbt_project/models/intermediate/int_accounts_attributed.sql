@@ -1,0 +1,32 @@
+-- One row per CRM account (stg_crm__accounts), with the customer the account itself resolves to in
+-- the identity graph (null when it resolves to none). The one place this source is attributed to
+-- customers.
+with
+
+accounts as (
+
+    select * from {{ ref('stg_crm__accounts') }}
+
+),
+
+identity as (
+
+    select
+        identifier,
+        customer_key
+    from {{ ref('int_identity_resolved') }}
+    where identifier_type = 'crm_account' and customer_key is not null
+
+),
+
+attributed as (
+
+    select
+        identity.customer_key,
+        accounts.*
+    from accounts
+    left join identity on accounts.account_id = identity.identifier
+
+)
+
+select * from attributed

@@ -1,0 +1,32 @@
+-- One row per email event (stg_email__events), with the customer its recipient email resolves to in
+-- the identity graph (null when it resolves to none). The one place this source is attributed to
+-- customers.
+with
+
+email_events as (
+
+    select * from {{ ref('stg_email__events') }}
+
+),
+
+identity as (
+
+    select
+        identifier,
+        customer_key
+    from {{ ref('int_identity_resolved') }}
+    where identifier_type = 'email' and customer_key is not null
+
+),
+
+attributed as (
+
+    select
+        identity.customer_key,
+        email_events.*
+    from email_events
+    left join identity on email_events.email = identity.identifier
+
+)
+
+select * from attributed

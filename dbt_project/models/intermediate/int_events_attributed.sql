@@ -1,0 +1,32 @@
+-- One row per deduplicated product event (int_events_normalised), with the customer its product
+-- user resolves to in the identity graph (null when it resolves to none). The one place this source
+-- is attributed to customers.
+with
+
+events as (
+
+    select * from {{ ref('int_events_normalised') }}
+
+),
+
+identity as (
+
+    select
+        identifier,
+        customer_key
+    from {{ ref('int_identity_resolved') }}
+    where identifier_type = 'product_user' and customer_key is not null
+
+),
+
+attributed as (
+
+    select
+        identity.customer_key,
+        events.*
+    from events
+    left join identity on events.user_id = identity.identifier
+
+)
+
+select * from attributed

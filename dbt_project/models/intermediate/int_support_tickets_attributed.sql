@@ -1,0 +1,32 @@
+-- One row per support ticket (stg_support__tickets), with the customer its requester email resolves
+-- to in the identity graph (null when it resolves to none). The one place this source is attributed
+-- to customers.
+with
+
+tickets as (
+
+    select * from {{ ref('stg_support__tickets') }}
+
+),
+
+identity as (
+
+    select
+        identifier,
+        customer_key
+    from {{ ref('int_identity_resolved') }}
+    where identifier_type = 'email' and customer_key is not null
+
+),
+
+attributed as (
+
+    select
+        identity.customer_key,
+        tickets.*
+    from tickets
+    left join identity on tickets.email = identity.identifier
+
+)
+
+select * from attributed
