@@ -1,6 +1,6 @@
 """The dbt sources (`models/staging/<source>/_<source>__sources.yml`) agree with the raw contract.
 
-`orchestration.contract.RAW_TABLES` is the one definition of the raw tables; the source files
+`orchestration.io.contract.RAW_TABLES` is the one definition of the raw tables; the source files
 declare the same tables and columns for dbt. These tests read the yml with PyYAML (no dbt run)
 and fail when either side gains, loses or changes a table or column without the other.
 
@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestration.contract import DUCKDB_TYPES, LOAD_COLUMNS, RAW_SCHEMA, RAW_TABLES
+from orchestration.io.contract import DUCKDB_TYPES, LOAD_COLUMNS, RAW_TABLES
+from orchestration.io.settings import DBT_PROJECT_DIR
+from orchestration.io.tables import RAW_SCHEMA
 
-STAGING_DIR = Path(__file__).resolve().parent.parent / "dbt_project" / "models" / "staging"
+STAGING_DIR = DBT_PROJECT_DIR / "models" / "staging"
 
 
 def source_files() -> list[Path]:
@@ -83,12 +85,16 @@ def test_source_columns_match_the_contract(table_name):
                 f"{where}.{column.name}: allowed values {column.allowed_values} not in {description!r}"
             )
         else:
-            assert "One of " not in description, f"{where}.{column.name}: no enumeration in the contract"
+            assert "One of " not in description, (
+                f"{where}.{column.name}: no enumeration in the contract"
+            )
         # Required columns are enforced at ingestion (quarantine); a not_null test on a source,
         # if one is ever added, must agree with the contract.
         tests = [t if isinstance(t, str) else next(iter(t)) for t in declared.get("data_tests", [])]
         if "not_null" in tests:
-            assert column.required, f"{where}.{column.name}: not_null on an optional contract column"
+            assert column.required, (
+                f"{where}.{column.name}: not_null on an optional contract column"
+            )
 
     for name, duckdb_type in LOAD_COLUMNS.items():
         assert columns[name].get("data_type") == duckdb_type.lower(), f"{where}.{name}"
