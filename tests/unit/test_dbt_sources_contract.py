@@ -47,7 +47,7 @@ def test_every_contract_table_is_declared_once_as_a_raw_source():
         f"only in the contract: {sorted(set(RAW_TABLES) - set(tables))}; "
         f"only in the yml: {sorted(set(tables) - set(RAW_TABLES))}"
     )
-    for name, (path, source, _) in tables.items():
+    for path, source, _ in tables.values():
         assert source.get("schema") == RAW_SCHEMA, f"{path}: source {source['name']} schema"
         # models/staging/<source>/_<source>__sources.yml names the source after its folder
         assert path.name == f"_{source['name']}__sources.yml", path
@@ -73,7 +73,8 @@ def test_source_columns_match_the_contract(table_name):
         declared = columns[column.name]
         description = declared.get("description", "")
         assert declared.get("data_type") == DUCKDB_TYPES[column.type].lower(), (
-            f"{where}.{column.name}: data_type {declared.get('data_type')!r}, contract {column.type}"
+            f"{where}.{column.name}: data_type {declared.get('data_type')!r}, "
+            f"contract {column.type}"
         )
         assert description.startswith("Required.") == column.required, (
             f"{where}.{column.name}: required is {column.required} in the contract, "
@@ -82,7 +83,8 @@ def test_source_columns_match_the_contract(table_name):
         assert f"Contract type {column.type}." in description, f"{where}.{column.name}"
         if column.allowed_values:
             assert f"One of {', '.join(column.allowed_values)}." in description, (
-                f"{where}.{column.name}: allowed values {column.allowed_values} not in {description!r}"
+                f"{where}.{column.name}: allowed values {column.allowed_values} "
+                f"not in {description!r}"
             )
         else:
             assert "One of " not in description, (
