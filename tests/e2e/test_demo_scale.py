@@ -26,7 +26,7 @@ from sklearn.metrics import adjusted_rand_score
 from ml_assets.assignment import SegmentModel, train_segment_model
 from ml_assets.features import FeatureConfig
 from ml_assets.governance import analytics_consent_mask, governance_exclusions
-from ml_assets.migration import detect_movers, evaluate_detected_migrations
+from ml_assets.monitoring.migration import detect_movers, evaluate_detected_migrations
 from ml_assets.selection import SelectionConfig
 from orchestration.io.catalog import load_attribute_catalog
 from orchestration.io.warehouse import connect, read_table

@@ -12,11 +12,11 @@ import yaml
 from dagster import RunConfig, materialize
 from sklearn.metrics import adjusted_rand_score
 
-from ml_assets.selection import synthetic_customers
 from orchestration.defs.resources import ModelStoreResource, WarehouseResource
 from orchestration.defs.segmentation.assets import SegmentationConfig, segmentation_assets
 from orchestration.io.catalog import CATALOG_FIELDS
 from orchestration.io.warehouse import connect, read_table, replace_table
+from tests.support.synthetic import synthetic_customers
 
 NUMERIC_ATTRIBUTES = [
     "current_mrr",

@@ -16,8 +16,8 @@ from ml_assets.naming import (
     playbook_actions,
 )
 from ml_assets.profiling import attribute_stats, build_profiles, top_traits
-from ml_assets.selection import synthetic_customers
 from orchestration.io.settings import CONFIG_DIR
+from tests.support.synthetic import synthetic_customers
 
 ARCHETYPE_IDS = {
     "champion": "seg_01",
