@@ -22,7 +22,7 @@ When no candidate clears the published cut-offs the data has no cluster structur
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -39,24 +39,45 @@ STABILITY_REFERENCE = "Hennig 2007 (clusterboot): Jaccard >= 0.75 stable, <= 0.5
 SILHOUETTE_REFERENCE = "Kaufman & Rousseeuw 1990: silhouette < 0.25 no substantial structure"
 
 
+def _knob(default, description: str):
+    """A field the launchpad edits: its default and description live here, once."""
+    return field(default=default, metadata={"description": description})
+
+
 @dataclass(frozen=True)
 class SelectionConfig:
     """What is compared and the cut-offs a candidate must clear."""
 
-    algorithm: str = "kmeans"  # kmeans | gmm | ward | auto (best over all algorithms)
-    candidates: tuple[str, ...] = ALGORITHMS  # algorithms scored in the selection table
-    k_min: int = 3
-    k_max: int = 8
-    seed: int = 42
-    min_segment_share: float = 0.02
-    bootstrap_rounds: int = 20
-    stability_cutoff: float = 0.75
-    silhouette_cutoff: float = 0.25
-    sample_size: int = 20_000  # rows candidates are fitted and scored on
-    silhouette_sample_size: int = 5_000
-    bootstrap_sample_size: int = 2_000  # rows each bootstrap round re-clusters
-    ward_sample_size: int = 5_000  # Ward is O(n^2) in memory, so it only ever sees a sample
-    kmeans_n_init: int = 4
+    algorithm: str = _knob(
+        "kmeans", "Algorithm of the chosen model: kmeans, gmm, ward, or auto (best of all)."
+    )
+    candidates: tuple[str, ...] = _knob(
+        ALGORITHMS, "Algorithms scored side by side in the selection table."
+    )
+    k_min: int = _knob(3, "Smallest number of segments considered.")
+    k_max: int = _knob(8, "Largest number of segments considered.")
+    seed: int = _knob(42, "Random seed: same data and config give the same segments.")
+    min_segment_share: float = _knob(
+        0.02, "Candidates with a segment smaller than this share are rejected."
+    )
+    bootstrap_rounds: int = _knob(
+        20, "Bootstrap resamples for the stability (mean Jaccard) of each candidate."
+    )
+    stability_cutoff: float = _knob(
+        0.75, "Min. mean bootstrap Jaccard (Hennig 2007: >= 0.75 stable, <= 0.5 dissolves)."
+    )
+    silhouette_cutoff: float = _knob(
+        0.25, "Minimum silhouette (Kaufman & Rousseeuw: < 0.25 is no substantial structure)."
+    )
+    sample_size: int = _knob(
+        20_000, "Customers sampled to fit and score candidates; all are assigned."
+    )
+    silhouette_sample_size: int = _knob(5_000, "Customers the silhouette is computed on.")
+    bootstrap_sample_size: int = _knob(2_000, "Customers re-clustered in each bootstrap round.")
+    ward_sample_size: int = _knob(
+        5_000, "Customers Ward clustering sees (its memory grows with n squared)."
+    )
+    kmeans_n_init: int = 4  # k-means restarts per fit (selection and the stability check)
 
 
 class NoClusterStructure(Exception):
@@ -243,7 +264,7 @@ def select_model(X: np.ndarray, config: SelectionConfig) -> ClusterModel:
     candidates = config.candidates
     if config.algorithm != "auto" and config.algorithm not in candidates:
         candidates = (*candidates, config.algorithm)
-    config = SelectionConfig(**{**asdict(config), "candidates": tuple(candidates)})
+    config = replace(config, candidates=tuple(candidates))
     if len(X) < config.k_max * 5 or X.shape[1] == 0:
         raise NoClusterStructure(
             f"no cluster structure: {len(X)} customers and {X.shape[1]} features are too few "
