@@ -57,4 +57,3 @@ class ModelStore:
                 exc,
             )
             return None
-
