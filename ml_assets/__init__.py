@@ -1,1 +1,2 @@
-"""Segmentation ML: plain modules (no Dagster imports) plus one thin module of Dagster assets."""
+"""The pure core of the segmentation: features, selection, training, assignment, profiling and
+naming, stats, monitoring/. Frames and arrays in, frames and arrays out."""

@@ -106,6 +106,8 @@ class SegmentModel:
     catalog: pd.DataFrame | None = None  # the attribute catalog the model was trained with
     stats: pd.DataFrame | None = None  # profiling.attribute_stats of the training customers
     version: str = ""
+    # How the model was selected; the stability check refits the same way (None: older artifact).
+    selection_config: SelectionConfig | None = None
 
     @property
     def feature_names(self) -> list[str]:
@@ -199,4 +201,5 @@ def train_segment_model(
         traits=traits,
         catalog=catalog,
         stats=stats,
+        selection_config=clusters.config,
     )

@@ -33,9 +33,15 @@ MISSING_LEVEL = "__missing__"
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    """Knobs of the feature matrix; defaults suit customer attribute tables."""
+    """Knobs of the feature matrix; defaults suit customer attribute tables. A field with a
+    `description` in its metadata is editable in the Dagster launchpad."""
 
-    quality_threshold: float = 0.5  # attributes whose quality_score is below are dropped
+    quality_threshold: float = field(
+        default=0.5,
+        metadata={
+            "description": "Attributes with a measured quality_score below this are not used."
+        },
+    )
     skew_threshold: float = 1.0  # sample skewness above which non-negative values get log1p
     missing_indicator_share: float = 0.05  # add a missing indicator when this share is missing
     max_missing_share: float = 0.95  # attributes missing for more customers carry no signal

@@ -123,7 +123,7 @@ def render_report(
                 fill_value=0,
             )
             shares = counts.div(counts.sum(axis=1).replace(0, 1), axis=0)
-            from ml_assets.migration import migration_heatmap_png
+            from ml_assets.monitoring.migration import migration_heatmap_png
 
             moved = int(
                 migration.loc[

@@ -22,7 +22,7 @@ When no candidate clears the published cut-offs the data has no cluster structur
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -32,29 +32,52 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
+from ml_assets.monitoring.stability import FitPredict, bootstrap_jaccard
+
 ALGORITHMS = ("kmeans", "gmm", "ward")
 STABILITY_REFERENCE = "Hennig 2007 (clusterboot): Jaccard >= 0.75 stable, <= 0.5 dissolved"
 SILHOUETTE_REFERENCE = "Kaufman & Rousseeuw 1990: silhouette < 0.25 no substantial structure"
+
+
+def _knob(default, description: str):
+    """A field the launchpad edits: its default and description live here, once."""
+    return field(default=default, metadata={"description": description})
 
 
 @dataclass(frozen=True)
 class SelectionConfig:
     """What is compared and the cut-offs a candidate must clear."""
 
-    algorithm: str = "kmeans"  # kmeans | gmm | ward | auto (best over all algorithms)
-    candidates: tuple[str, ...] = ALGORITHMS  # algorithms scored in the selection table
-    k_min: int = 3
-    k_max: int = 8
-    seed: int = 42
-    min_segment_share: float = 0.02
-    bootstrap_rounds: int = 20
-    stability_cutoff: float = 0.75
-    silhouette_cutoff: float = 0.25
-    sample_size: int = 20_000  # rows candidates are fitted and scored on
-    silhouette_sample_size: int = 5_000
-    bootstrap_sample_size: int = 2_000  # rows each bootstrap round re-clusters
-    ward_sample_size: int = 5_000  # Ward is O(n^2) in memory, so it only ever sees a sample
-    kmeans_n_init: int = 4
+    algorithm: str = _knob(
+        "kmeans", "Algorithm of the chosen model: kmeans, gmm, ward, or auto (best of all)."
+    )
+    candidates: tuple[str, ...] = _knob(
+        ALGORITHMS, "Algorithms scored side by side in the selection table."
+    )
+    k_min: int = _knob(3, "Smallest number of segments considered.")
+    k_max: int = _knob(8, "Largest number of segments considered.")
+    seed: int = _knob(42, "Random seed: same data and config give the same segments.")
+    min_segment_share: float = _knob(
+        0.02, "Candidates with a segment smaller than this share are rejected."
+    )
+    bootstrap_rounds: int = _knob(
+        20, "Bootstrap resamples for the stability (mean Jaccard) of each candidate."
+    )
+    stability_cutoff: float = _knob(
+        0.75, "Min. mean bootstrap Jaccard (Hennig 2007: >= 0.75 stable, <= 0.5 dissolves)."
+    )
+    silhouette_cutoff: float = _knob(
+        0.25, "Minimum silhouette (Kaufman & Rousseeuw: < 0.25 is no substantial structure)."
+    )
+    sample_size: int = _knob(
+        20_000, "Customers sampled to fit and score candidates; all are assigned."
+    )
+    silhouette_sample_size: int = _knob(5_000, "Customers the silhouette is computed on.")
+    bootstrap_sample_size: int = _knob(2_000, "Customers re-clustered in each bootstrap round.")
+    ward_sample_size: int = _knob(
+        5_000, "Customers Ward clustering sees (its memory grows with n squared)."
+    )
+    kmeans_n_init: int = 4  # k-means restarts per fit (selection and the stability check)
 
 
 class NoClusterStructure(Exception):
@@ -116,21 +139,9 @@ def _labels_for_all_k(
     return {k: _fit_labels(algorithm, X, k, seed, config) for k in ks}
 
 
-def _jaccard_per_cluster(reference: np.ndarray, boot: np.ndarray, k: int) -> np.ndarray:
-    """For each reference cluster, the best Jaccard with any cluster of the bootstrap solution."""
-    result = np.zeros(k)
-    boot_ids = np.unique(boot)
-    for cluster in range(k):
-        members = reference == cluster
-        if not members.any():
-            continue  # the cluster did not make it into this resample
-        best = 0.0
-        for other in boot_ids:
-            candidate = boot == other
-            union = np.count_nonzero(members | candidate)
-            best = max(best, np.count_nonzero(members & candidate) / union)
-        result[cluster] = best
-    return result
+def refit(algorithm: str, k: int, config: SelectionConfig) -> FitPredict:
+    """The algorithm's own fit with k segments, as selection runs it (same n_init, seeded)."""
+    return lambda X, seed: _fit_labels(algorithm, X, k, seed, config)
 
 
 def bootstrap_stability(
@@ -138,23 +149,21 @@ def bootstrap_stability(
 ) -> dict[int, np.ndarray]:
     """Hennig's clusterboot: mean Jaccard per cluster over B resamples, for every k at once.
 
-    Each round draws n points with replacement, re-clusters the distinct points and compares each
-    original cluster (restricted to those points) with its best-matching new cluster.
+    The rounds are `stability.bootstrap_jaccard`, the same the segment_stability check runs; X is
+    in customer-key order (the feature matrix is sorted by key).
     """
-    rng = np.random.default_rng(config.seed + 1)
     ks = sorted(reference)
-    totals = {k: np.zeros(k) for k in ks}
-    counts = {k: np.zeros(k) for k in ks}
-    n = len(X)
-    for round_ in range(config.bootstrap_rounds):
-        rows = np.unique(rng.choice(n, size=n, replace=True))
-        boot = _labels_for_all_k(algorithm, X[rows], ks, config.seed + 100 + round_, config)
-        for k in ks:
-            ref = reference[k][rows]
-            present = np.isin(np.arange(k), ref)
-            totals[k] += _jaccard_per_cluster(ref, boot[k], k)
-            counts[k] += present
-    return {k: totals[k] / np.maximum(counts[k], 1) for k in ks}
+    scores = bootstrap_jaccard(
+        X,
+        reference,
+        lambda rows, seed: _labels_for_all_k(algorithm, rows, ks, seed, config),
+        config.bootstrap_rounds,
+        config.seed,
+    )
+    # A cluster never drawn scores 0: nothing of it reproduced.
+    return {
+        k: np.nan_to_num(scores[k].reindex(range(k)).mean(axis=1).to_numpy(), nan=0.0) for k in ks
+    }
 
 
 def score_candidates(X: np.ndarray, config: SelectionConfig) -> tuple[pd.DataFrame, dict]:
@@ -255,7 +264,7 @@ def select_model(X: np.ndarray, config: SelectionConfig) -> ClusterModel:
     candidates = config.candidates
     if config.algorithm != "auto" and config.algorithm not in candidates:
         candidates = (*candidates, config.algorithm)
-    config = SelectionConfig(**{**asdict(config), "candidates": tuple(candidates)})
+    config = replace(config, candidates=tuple(candidates))
     if len(X) < config.k_max * 5 or X.shape[1] == 0:
         raise NoClusterStructure(
             f"no cluster structure: {len(X)} customers and {X.shape[1]} features are too few "
@@ -303,171 +312,3 @@ def select_model(X: np.ndarray, config: SelectionConfig) -> ClusterModel:
         selection=table,
         config=config,
     )
-
-
-def synthetic_matrix(
-    n_customers: int, n_features: int, seed: int, k: int = 5
-) -> tuple[np.ndarray, np.ndarray]:
-    """Well-separated Gaussian segments shaped like a robust-scaled feature matrix."""
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(0, 3.0, size=(k, n_features))
-    truth = rng.integers(0, k, size=n_customers)
-    X = centers[truth] + rng.normal(0, 1.0, size=(n_customers, n_features))
-    return X, truth
-
-
-def benchmark(n_customers: int, n_features: int = 30, seed: int = 0) -> dict:
-    """Time selection + fit + assignment on a synthetic matrix; peak RSS from getrusage.
-
-    Selection runs on a fixed-size sample, so the cost grows with n only through the final k-means
-    refinement and the assignment of every customer.
-    """
-    import resource
-
-    from ml_assets.assignment import fit_assigner
-
-    X, _ = synthetic_matrix(n_customers, n_features, seed)
-    cpu_started = time.process_time()
-    started = time.perf_counter()
-    model = select_model(X, SelectionConfig(seed=seed))
-    selected = time.perf_counter()
-    assigner = fit_assigner(X, model.labels, model.centroids)
-    assigner.assign(X)
-    done = time.perf_counter()
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
-    return {
-        "n_customers": n_customers,
-        "n_features": n_features,
-        "algorithm": model.algorithm,
-        "k": model.k,
-        "select_and_fit_seconds": round(selected - started, 2),
-        "assign_seconds": round(done - selected, 2),
-        "total_seconds": round(done - started, 2),
-        # CPU seconds of this process: the wall-clock figures above inflate on a busy machine
-        "cpu_seconds": round(time.process_time() - cpu_started, 2),
-        "peak_rss_mb": round(peak_kb / 1024, 1),
-    }
-
-
-if __name__ == "__main__":  # `python -m ml_assets.selection 100000 1000000`
-    import sys
-
-    for size in [int(arg) for arg in sys.argv[1:]] or [100_000]:
-        print(benchmark(size))
-
-
-# Synthetic customers for tests and demos: planted archetypes in attribute-table form.
-ARCHETYPES = {
-    # archetype: (mrr, growth, events_90d, active_days_30d, days_since, tickets_90d, nps, tenure)
-    "champion": (900, 0.25, 4000, 26, 1, 1, 9, 900),
-    "disengaging": (1100, -0.30, 300, 4, 25, 2, 5, 1200),
-    "new": (120, 0.10, 900, 15, 3, 1, 7, 40),
-    "support_heavy": (300, 0.0, 1200, 14, 4, 14, 4, 500),
-    "dormant": (40, -0.05, 10, 0.5, 80, 0, 5, 700),
-}
-
-
-def synthetic_customers(n: int, seed: int = 0) -> dict[str, pd.DataFrame]:
-    """customer_attributes, catalog, attribute_quality, customer_outcomes and the planted truth.
-
-    The catalog also holds a `prohibited` and a `sensitive` attribute that carry the strongest
-    structure of all, an attribute with no values and one with a poor quality score, so tests
-    can check that governance, not the data, decides what is clustered on.
-    """
-    rng = np.random.default_rng(seed)
-    names = list(ARCHETYPES)
-    truth = np.array(names, dtype=object)[rng.integers(0, len(names), size=n)]
-    p = pd.DataFrame(
-        [ARCHETYPES[a] for a in truth],
-        columns=["mrr", "growth", "events", "active", "since", "tickets", "nps", "tenure"],
-    )
-
-    def noisy(col: str, sd: float) -> np.ndarray:  # multiplicative noise keeps counts >= 0
-        return p[col].to_numpy() * rng.lognormal(0, sd, size=n)
-
-    attributes = pd.DataFrame(
-        {
-            "customer_key": [f"c{i:06d}" for i in range(n)],
-            "industry": rng.choice(["software", "retail", "finance", "health"], size=n),
-            "country": rng.choice(["US", "DE", "FR"], size=n),
-            "current_mrr": noisy("mrr", 0.25),
-            "mrr_growth_90d": p["growth"].to_numpy() + rng.normal(0, 0.05, size=n),
-            "events_90d": np.round(noisy("events", 0.25)),
-            "active_days_30d": np.clip(p["active"].to_numpy() + rng.normal(0, 1.5, size=n), 0, 30),
-            "days_since_last_activity": np.round(noisy("since", 0.3)),
-            "tickets_90d": rng.poisson(p["tickets"].to_numpy()),
-            "nps_latest": np.clip(p["nps"].to_numpy() + rng.normal(0, 1.0, size=n), 0, 10),
-            "tenure_days": np.round(noisy("tenure", 0.2)),
-            "unsubscribed_flag": rng.random(n) < 0.1,
-            "emails_delivered_90d": np.full(n, np.nan),  # an absent source
-            "support_csat_avg_365d": rng.uniform(1, 5, size=n),  # poor measured quality
-            "birth_year": np.where(rng.random(n) < 0.5, 1960, 1995),  # prohibited
-            "owner_gender": rng.choice(["f", "m"], size=n),  # sensitive
-        }
-    )
-    meta = {
-        # name: (data_type, policy, group, unit)
-        "customer_key": ("identifier", "allowed", "identifier", "id"),
-        "industry": ("categorical", "allowed", "firmographic", "category"),
-        "country": ("categorical", "allowed", "firmographic", "category"),
-        "current_mrr": ("numeric", "allowed", "value", "USD"),
-        "mrr_growth_90d": ("numeric", "allowed", "value", "ratio"),
-        "events_90d": ("numeric", "allowed", "product", "count"),
-        "active_days_30d": ("numeric", "allowed", "product", "days"),
-        "days_since_last_activity": ("numeric", "allowed", "product", "days"),
-        "tickets_90d": ("numeric", "allowed", "support", "count"),
-        "nps_latest": ("numeric", "allowed", "satisfaction", "score"),
-        "tenure_days": ("numeric", "allowed", "firmographic", "days"),
-        "unsubscribed_flag": ("boolean", "allowed", "engagement", "flag"),
-        "emails_delivered_90d": ("numeric", "allowed", "engagement", "count"),
-        "support_csat_avg_365d": ("numeric", "allowed", "satisfaction", "score"),
-        "birth_year": ("numeric", "prohibited", "firmographic", "year"),
-        "owner_gender": ("categorical", "sensitive", "firmographic", "category"),
-    }
-    catalog = pd.DataFrame(
-        [
-            {
-                "attribute_name": name,
-                "description": f"synthetic {name}",
-                "unit": unit,
-                "source": "derived",
-                "update_frequency": "daily",
-                "segmentation_policy": policy,
-                "attribute_group": group,
-                "data_type": data_type,
-                "behavioural": group in ("product", "engagement"),
-            }
-            for name, (data_type, policy, group, unit) in meta.items()
-        ]
-    )
-    quality = pd.DataFrame(
-        {
-            "attribute_name": catalog["attribute_name"],
-            "completeness": 1.0,
-            "validity": 1.0,
-            "freshness": 1.0,
-            "quality_score": [
-                0.2 if a == "support_csat_avg_365d" else 0.95 for a in catalog["attribute_name"]
-            ],
-        }
-    )
-    churn_p = np.select([truth == "disengaging", truth == "dormant"], [0.4, 0.6], 0.05)
-    churned = rng.random(n) < churn_p
-    outcomes = pd.DataFrame(
-        {
-            "customer_key": attributes["customer_key"],
-            "revenue_after": attributes["current_mrr"] * 3 * ~churned,
-            "churned": churned,
-            "retained": ~churned,
-            "expanded": (truth == "champion") & (rng.random(n) < 0.5),
-            "mrr_change": attributes["current_mrr"] * attributes["mrr_growth_90d"],
-            "converted": True,
-        }
-    )
-    return {
-        "attributes": attributes,
-        "catalog": catalog,
-        "quality": quality,
-        "outcomes": outcomes,
-        "truth": pd.Series(truth, index=attributes.index, name="archetype"),
-    }

@@ -20,12 +20,9 @@ from orchestration.defs.dbt.assets import dbt_reporting_assets, dbt_resource, db
 from orchestration.defs.governance.assets import governance_assets
 from orchestration.defs.governance.checks import governance_checks
 from orchestration.defs.ingestion import ingestion_assets, ingestion_checks, landing_sensor
-from orchestration.defs.monitoring.checks import (
-    monitoring_assets,
-    monitoring_checks,
-    monitoring_job,
-    monitoring_schedule,
-)
+from orchestration.defs.monitoring.assets import monitoring_assets
+from orchestration.defs.monitoring.checks import monitoring_checks
+from orchestration.defs.monitoring.jobs import monitoring_job, monitoring_schedule
 from orchestration.defs.reporting.assets import report_assets
 from orchestration.defs.resources import default_resources
 from orchestration.defs.segmentation.assets import segmentation_assets

@@ -108,17 +108,17 @@ def segment_stage(workdir: Path, accounts: int) -> int:
 @stage("segment_synthetic")
 def segment_synthetic_stage(workdir: Path, accounts: int) -> int:
     """The same engine on a synthetic matrix of `accounts` customers (for the 1,000,000 point)."""
-    from ml_assets.selection import benchmark
+    from tools.bench_segmentation import selection_benchmark
 
-    return int(benchmark(accounts)["n_customers"])
+    return int(selection_benchmark(accounts)["n_customers"])
 
 
 @stage("checks")
 def checks_stage(workdir: Path, accounts: int) -> int:
     """Stability, agreement, drift, outcome validation, migration and anti-flapping computations."""
-    from orchestration.defs.monitoring.checks import benchmark
+    from tools.bench_segmentation import checks_benchmark
 
-    benchmark(n_customers=accounts)
+    checks_benchmark(n_customers=accounts)
     return accounts
 
 

@@ -12,11 +12,11 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
+from orchestration.io import tables
 from orchestration.io.warehouse import read_table, table_exists
 
-SCHEMA = "monitoring"
-TABLE = "segment_membership_history"
-QUALIFIED = f'"{SCHEMA}"."{TABLE}"'
+SCHEMA, TABLE = tables.MEMBERSHIP_HISTORY
+QUALIFIED = tables.MEMBERSHIP_HISTORY.sql
 COLUMNS = [
     "run_id",
     "model_version",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import pickle
 from pathlib import Path
@@ -58,11 +57,3 @@ class ModelStore:
                 exc,
             )
             return None
-
-
-def version_hash(*parts: Any) -> str:
-    """A short, stable hash of the inputs that determine a model (data, features, config)."""
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(repr(part).encode())
-    return digest.hexdigest()[:12]

@@ -23,11 +23,12 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from ml_assets.assignment import SegmentModel, train_segment_model
+from ml_assets.assignment import SegmentModel
 from ml_assets.features import FeatureConfig
 from ml_assets.governance import analytics_consent_mask
-from ml_assets.migration import detect_movers, evaluate_detected_migrations
+from ml_assets.monitoring.migration import detect_movers, evaluate_detected_migrations
 from ml_assets.selection import SelectionConfig
+from ml_assets.training import train
 from orchestration.io.catalog import load_attribute_catalog
 from orchestration.io.governance import governance_exclusions
 from orchestration.io.warehouse import connect, read_table
@@ -117,15 +118,15 @@ def demo_periods(tmp_path_factory) -> dict[int, Period]:
 
 def _train(period: Period) -> SegmentModel:
     """What the segment_model asset does, minus the artifact store and name overrides."""
-    return train_segment_model(
+    return train(
         period.attributes,
         period.catalog,
         period.quality,
         FeatureConfig(),
         SelectionConfig(),
         excluded=period.excluded,
-        row_mask=period.consented,
-    )
+        consent_mask=period.consented,
+    ).model
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,6 @@ import yaml
 from dagster import RunConfig, asset, materialize
 
 from ml_assets.governance import GovernedFeatures, exclusions
-from ml_assets.selection import synthetic_customers
 from orchestration.defs.governance.checks import CUSTOMER_ATTRIBUTES, governance_policy
 from orchestration.defs.resources import (
     GovernancePolicyResource,
@@ -32,6 +31,7 @@ from orchestration.io.config_files import load_policy
 from orchestration.io.governance import write_feature_decisions
 from orchestration.io.warehouse import connect, replace_table
 from tests.support.governance import write_manifest
+from tests.support.synthetic import synthetic_customers
 
 TENURE_REASON = "excluded by governance: protected attribute"
 

@@ -11,16 +11,10 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, AssetSelection, Config, Definitions, asset, materialize
 
-from ml_assets.migration import detect_movers, evaluate_detected_migrations
-from orchestration.defs.monitoring.checks import (
-    HISTORY_KEY,
-    MIGRATION_KEY,
-    SEGMENTS_KEY,
-    monitoring_assets,
-    monitoring_checks,
-    monitoring_job,
-    monitoring_schedule,
-)
+from ml_assets.monitoring.migration import detect_movers, evaluate_detected_migrations
+from orchestration.defs.monitoring.assets import HISTORY_KEY, MIGRATION_KEY, monitoring_assets
+from orchestration.defs.monitoring.checks import SEGMENTS_KEY, monitoring_checks
+from orchestration.defs.monitoring.jobs import monitoring_job, monitoring_schedule
 from orchestration.defs.resources import ModelStoreResource, WarehouseResource
 from orchestration.io import history
 from orchestration.io.warehouse import connect, read_table, replace_table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,15 +13,23 @@ import yaml
 from dagster import RunConfig, materialize
 from sklearn.metrics import adjusted_rand_score
 
-from ml_assets.selection import synthetic_customers
+from ml_assets.features import FeatureConfig
+from ml_assets.selection import SelectionConfig
+from orchestration.defs.monitoring.checks import StabilityCheckConfig, segment_stability
 from orchestration.defs.resources import (
     GovernancePolicyResource,
     ModelStoreResource,
     WarehouseResource,
 )
-from orchestration.defs.segmentation.assets import SegmentationConfig, segmentation_assets
+from orchestration.defs.segmentation.assets import segment_model, segmentation_assets
+from orchestration.defs.segmentation.config import (
+    FeatureSettings,
+    SegmentationConfig,
+    SelectionSettings,
+)
 from orchestration.io.catalog import CATALOG_FIELDS
 from orchestration.io.warehouse import connect, read_table, replace_table
+from tests.support.synthetic import synthetic_customers
 
 NUMERIC_ATTRIBUTES = [
     "current_mrr",
@@ -88,22 +97,27 @@ def warehouse(tmp_path):
     return path, _write_manifest(data["catalog"], tmp_path / "manifest.json"), data
 
 
-def _run(path: Path, manifest: Path, store: Path, **config):
+def _run(path: Path, manifest: Path, store: Path, checks=(), check_config=None, **selection):
     run_config = SegmentationConfig(
         manifest_path=str(manifest),
-        bootstrap_rounds=3,
-        k_max=6,
-        bootstrap_sample_size=400,
-        **{"candidates": ["kmeans"], **config},
+        selection=SelectionSettings(
+            **{
+                "bootstrap_rounds": 3,
+                "k_max": 6,
+                "bootstrap_sample_size": 400,
+                "candidates": ["kmeans"],
+                **selection,
+            }
+        ),
     )
     return materialize(
-        segmentation_assets,
+        [*segmentation_assets, *checks],
         resources={
             "warehouse": WarehouseResource(path=str(path)),
             "model_store": ModelStoreResource(path=str(store)),
             "governance": GovernancePolicyResource(path=str(manifest.parent / "policy.yaml")),
         },
-        run_config=RunConfig({"segmentation__segment_model": run_config}),
+        run_config=RunConfig({"segmentation__segment_model": run_config, **(check_config or {})}),
         raise_on_error=False,
     )
 
@@ -221,3 +235,90 @@ def test_data_without_behaviour_is_not_consent_gated(warehouse, tmp_path):
         features = read_table(con, "segmentation", "feature_matrix_columns")
     assert len(segments) == 600
     assert not set(features.loc[features["used"], "attribute"]) & set(behavioural)
+
+
+def test_launchpad_config_overrides_nested_selection_fields(warehouse, tmp_path):
+    """Run config as the launchpad sends it: one nested dict per concern, defaults elsewhere."""
+    path, manifest, _ = warehouse
+    result = materialize(
+        [segment_model],
+        resources={
+            "warehouse": WarehouseResource(path=str(path)),
+            "model_store": ModelStoreResource(path=str(tmp_path / "models")),
+            "governance": GovernancePolicyResource(path=str(manifest.parent / "policy.yaml")),
+        },
+        run_config={
+            "ops": {
+                "segmentation__segment_model": {
+                    "config": {
+                        "manifest_path": str(manifest),
+                        "selection": {
+                            "k_max": 4,
+                            "candidates": ["kmeans"],
+                            "bootstrap_rounds": 2,
+                            "bootstrap_sample_size": 300,
+                        },
+                        "features": {"quality_threshold": 0.1},
+                    }
+                }
+            }
+        },
+        raise_on_error=False,
+    )
+    assert result.success
+    with connect(path, read_only=True) as con:
+        selection = read_table(con, "segmentation", "model_selection")
+        features = read_table(con, "segmentation", "feature_matrix_columns")
+    assert sorted(selection["k"].unique()) == [3, 4]
+    # quality 0.2 clears a threshold of 0.1
+    assert "support_csat_avg_365d" in set(features.loc[features["used"], "attribute"])
+
+
+def test_stability_check_reports_the_selection_tables_figure(warehouse, tmp_path):
+    """One bootstrap: with the same rows, rounds and seed, the check and selection agree."""
+    path, manifest, _ = warehouse
+    result = _run(
+        path,
+        manifest,
+        tmp_path / "models",
+        checks=[segment_stability],
+        check_config={
+            "segmentation__customer_segments_segment_stability": StabilityCheckConfig(
+                n_boot=3, seed=42, max_points=10_000
+            )
+        },
+        bootstrap_sample_size=1_000,  # all 600 customers, as the check resamples all of them
+    )
+    assert result.success
+    (check,) = result.get_asset_check_evaluations()
+    with connect(path, read_only=True) as con:
+        selection = read_table(con, "segmentation", "model_selection")
+    chosen = selection[selection["chosen"]].iloc[0]
+    assert check.metadata["refit"].text == "kmeans"
+    assert check.metadata["min_jaccard"].value == pytest.approx(chosen["stability_min"])
+    assert check.metadata["mean_jaccard"].value == pytest.approx(chosen["stability_mean"])
+
+
+def test_defaults_are_the_pure_configs():
+    config = SegmentationConfig()
+    assert config.selection_config() == SelectionConfig()
+    assert config.feature_config() == FeatureConfig()
+
+
+def test_described_fields_are_the_launchpad_fields():
+    for pure, settings in ((SelectionConfig, SelectionSettings), (FeatureConfig, FeatureSettings)):
+        described = {f.name: f for f in dataclasses.fields(pure) if "description" in f.metadata}
+        assert set(settings.model_fields) == set(described)
+        for name, spec in described.items():
+            assert settings.model_fields[name].description == spec.metadata["description"]
+    assert "k_max" in SelectionSettings.model_fields
+    assert "kmeans_n_init" not in SelectionSettings.model_fields  # internal knob
+
+
+def test_edited_fields_reach_the_pure_config():
+    config = SegmentationConfig(
+        selection=SelectionSettings(k_max=5, candidates=["kmeans"]),
+        features=FeatureSettings(quality_threshold=0.3),
+    )
+    assert config.selection_config() == SelectionConfig(k_max=5, candidates=("kmeans",))
+    assert config.feature_config().quality_threshold == 0.3

@@ -9,7 +9,8 @@ from sklearn.metrics import adjusted_rand_score
 
 from ml_assets.assignment import fit_assigner, holdout_accuracy, train_segment_model
 from ml_assets.features import FeatureConfig
-from ml_assets.selection import SelectionConfig, select_model, synthetic_customers, synthetic_matrix
+from ml_assets.selection import SelectionConfig, select_model
+from tests.support.synthetic import synthetic_customers, synthetic_matrix
 
 FAST = SelectionConfig(candidates=("kmeans",), bootstrap_rounds=3, k_max=6)
 

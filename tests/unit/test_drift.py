@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml_assets.drift import drift_summary, feature_psi, segment_size_drift
+from ml_assets.monitoring.drift import drift_summary, feature_psi, segment_size_drift
 from ml_assets.stats import psi, psi_band
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ml_assets.features import FeatureConfig, build_feature_matrix
-from ml_assets.selection import synthetic_customers
+from tests.support.synthetic import synthetic_customers
 
 
 @pytest.fixture(scope="module")

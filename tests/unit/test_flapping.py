@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ml_assets.flapping import STATE_COLUMNS, apply_anti_flapping, state_from_history
+from ml_assets.monitoring.flapping import STATE_COLUMNS, apply_anti_flapping, state_from_history
 
 
 def run(state: pd.DataFrame, raw: dict, margin: dict, min_margin=0.2, persist_runs=3):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml_assets.migration import (
+from ml_assets.monitoring.migration import (
     action_entrants,
     detect_movers,
     evaluate_detected_migrations,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml_assets.outcomes import validate_outcomes
+from ml_assets.monitoring.outcomes import validate_outcomes
 from ml_assets.stats import chi_square, eta_squared
 
 N = 2000

@@ -9,9 +9,9 @@ import pytest
 
 from ml_assets.naming import base_name, concept_scores, generate_names, playbook_actions
 from ml_assets.profiling import attribute_stats, build_profiles, top_traits
-from ml_assets.selection import synthetic_customers
 from orchestration.io.config_files import load_name_overrides, load_playbooks
 from orchestration.io.settings import CONFIG_DIR
+from tests.support.synthetic import synthetic_customers
 
 ARCHETYPE_IDS = {
     "champion": "seg_01",

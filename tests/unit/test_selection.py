@@ -11,9 +11,8 @@ from ml_assets.selection import (
     NoClusterStructure,
     SelectionConfig,
     select_model,
-    synthetic_customers,
-    synthetic_matrix,
 )
+from tests.support.synthetic import synthetic_customers, synthetic_matrix
 
 FAST = SelectionConfig(bootstrap_rounds=5, k_max=7, bootstrap_sample_size=600)
 

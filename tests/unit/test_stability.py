@@ -8,17 +8,22 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 
-from ml_assets.stability import (
+from ml_assets import selection
+from ml_assets.monitoring.stability import (
     best_jaccard,
     bootstrap_stability,
     match_labels,
     run_agreement,
     stability_status,
 )
+from ml_assets.selection import SelectionConfig
+from tests.support.synthetic import synthetic_matrix
 
 
 def kmeans(k: int):
-    return lambda X: KMeans(n_clusters=k, n_init=1, max_iter=50, random_state=0).fit_predict(X)
+    return lambda X, seed: KMeans(n_clusters=k, n_init=1, max_iter=50, random_state=0).fit_predict(
+        X
+    )
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +118,34 @@ def test_match_labels_keeps_extra_segments():
     assert mapping[1] == 0
     assert mapping[0] == 1
     assert mapping[2] == 2
+
+
+def test_selection_and_the_check_report_the_same_stability():
+    """One bootstrap: the selection table's figure is the check's for the same rows and labels."""
+    X, _ = synthetic_matrix(900, 5, seed=7, k=4)
+    config = SelectionConfig(bootstrap_rounds=6)
+    fit = selection.refit("kmeans", 4, config)
+    labels = fit(X, config.seed)
+    from_selection = selection.bootstrap_stability("kmeans", X, {4: labels}, config)[4]
+    from_check = bootstrap_stability(X, labels, fit, n_boot=6, seed=config.seed)
+    np.testing.assert_allclose(from_check.per_segment["mean_jaccard"], from_selection)
+    # The check used to refit with single-start k-means: same segments, a different verdict.
+    assert from_check.min_jaccard > 0.9
+
+
+def test_storage_order_does_not_change_the_answer(blobs):
+    X, labels = blobs
+    keys = np.array([f"c{i:04d}" for i in range(len(X))])
+    shuffle = np.random.default_rng(5).permutation(len(X))
+    stored = bootstrap_stability(X, labels, kmeans(4), n_boot=4, max_points=300, seed=2, keys=keys)
+    again = bootstrap_stability(
+        X[shuffle], labels[shuffle], kmeans(4), n_boot=4, max_points=300, seed=2, keys=keys[shuffle]
+    )
+    pd.testing.assert_frame_equal(stored.per_segment, again.per_segment)
+
+
+def test_same_seed_same_figures(blobs):
+    X, labels = blobs
+    first = bootstrap_stability(X, labels, kmeans(4), n_boot=3, seed=9)
+    second = bootstrap_stability(X, labels, kmeans(4), n_boot=3, seed=9)
+    pd.testing.assert_frame_equal(first.per_segment, second.per_segment)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ml_assets.monitoring.stability import match_labels
 from ml_assets.stats import chi_square, psi, psi_band, psi_from_shares
 
 
@@ -138,3 +139,29 @@ def drift_summary(
         else None
     )
     return DriftSummary(features=feature_psi(reference, current, columns, bins), size_drift=size)
+
+
+def drift_against_previous_run(
+    reference: pd.DataFrame, current: pd.DataFrame, previous: pd.DataFrame, segments: pd.DataFrame
+) -> DriftSummary:
+    """Feature PSI plus segment-size drift with the current labels matched to the previous run's.
+
+    `previous` is the previous run's history rows (customer_key, raw_segment_id), `segments` the
+    current assignment (customer_key, segment_id), `reference` the previous run's feature sample.
+    """
+    paired = previous[["customer_key", "raw_segment_id"]].merge(
+        segments[["customer_key", "segment_id"]], on="customer_key"
+    )
+    mapping = (
+        match_labels(paired["raw_segment_id"].to_numpy(), paired["segment_id"].to_numpy())
+        if len(paired)
+        else {}
+    )
+    columns = [c for c in current.columns if c in reference.columns]
+    return drift_summary(
+        reference,
+        current,
+        columns,
+        reference_labels=previous["raw_segment_id"].to_numpy(),
+        current_labels=segments["segment_id"].map(lambda s: mapping.get(s, s)).to_numpy(),
+    )

@@ -4,11 +4,15 @@ Bootstrap stability follows Hennig's clusterboot (Hennig 2007, "Cluster-wise ass
 cluster stability"): refit the clustering on bootstrap resamples, and for every original segment
 take the best Jaccard overlap with any refitted cluster on the resampled customers. A segment whose
 mean Jaccard stays below 0.6 is not a pattern in the data but an artefact of one fit.
+
+This is the one bootstrap: model selection scores its candidates with `bootstrap_jaccard` and
+the blocking `segment_stability` check judges the published segments with `bootstrap_stability`
+on top of it, both refitting with the selected algorithm's own fit (`selection.refit`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +20,8 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
 
-FitPredict = Callable[[np.ndarray], np.ndarray]
+FitPredict = Callable[[np.ndarray, int], np.ndarray]  # (rows, seed) -> labels
+Refit = Callable[[np.ndarray, int], dict]  # (rows, seed) -> labels per reference labelling
 
 JACCARD_FAIL = 0.6  # Hennig: below ~0.6 a cluster does not reproduce
 JACCARD_WARN = 0.75  # 0.6-0.75: some pattern, but membership is not to be trusted in detail
@@ -74,6 +79,41 @@ def best_jaccard(original: np.ndarray, refitted: np.ndarray) -> pd.Series:
     return pd.Series(jaccard.max(axis=1), index=a_values)
 
 
+def _key_order(n: int, keys: np.ndarray | None) -> np.ndarray:
+    """Row positions in customer-key order, so storage order never changes a resample."""
+    return np.arange(n) if keys is None else np.argsort(np.asarray(keys), kind="stable")
+
+
+def bootstrap_jaccard(
+    X: np.ndarray,
+    reference: dict[Hashable, np.ndarray],
+    refit: Refit,
+    n_boot: int,
+    seed: int,
+) -> dict[Hashable, pd.DataFrame]:
+    """Clusterboot rounds: per reference labelling, the best Jaccard of each cluster per round.
+
+    Each round draws n rows with replacement (from `default_rng(seed + 1)`), refits on the
+    distinct rows drawn (duplicates are the same customer) with round seed `seed + 100 + round`,
+    and compares each reference cluster, restricted to those rows, with its best-matching refitted
+    cluster. `refit(X, seed)` returns one labelling per key of `reference` (selection scores every
+    k from one refit: Ward cuts one tree). Rows must already be in customer-key order. Returns per
+    key a frame (clusters x rounds), NaN where a cluster was not drawn in that round.
+    """
+    rng = np.random.default_rng(seed + 1)
+    n = len(X)
+    scores = {
+        key: pd.DataFrame(index=np.unique(labels), columns=range(n_boot), dtype=float)
+        for key, labels in reference.items()
+    }
+    for round_ in range(n_boot):
+        rows = np.unique(rng.choice(n, size=n, replace=True))
+        refitted = refit(X[rows], seed + 100 + round_)
+        for key, labels in reference.items():
+            scores[key][round_] = best_jaccard(labels[rows], np.asarray(refitted[key]))
+    return scores
+
+
 def bootstrap_stability(
     X: np.ndarray,
     labels: np.ndarray,
@@ -82,30 +122,31 @@ def bootstrap_stability(
     max_points: int | None = None,
     seed: int = 0,
     dissolved_below: float = 0.5,
+    keys: np.ndarray | None = None,
 ) -> StabilityResult:
-    """Clusterboot: refit `fit_predict` on bootstrap resamples and score each segment by Jaccard.
+    """Clusterboot of one segmentation: refit `fit_predict(X, seed)` on bootstrap resamples.
 
-    `labels` are the segments being judged (one per row of X). With `max_points`, a random subset
-    of that many rows is used for every resample, which bounds runtime on large customer bases.
+    `labels` are the segments being judged (one per row of X), `keys` the customer key of each
+    row (resamples are drawn over rows in key order). With `max_points`, a random subset of that
+    many rows is used for every resample, which bounds runtime on large customer bases.
     `dissolved_share` is the share of resamples where the segment's best Jaccard is below
-    `dissolved_below` (Hennig's "dissolved").
+    `dissolved_below` (Hennig's "dissolved"). Model selection scores its candidates with the same
+    rounds (`bootstrap_jaccard`), so for the same rows, labels, refit and seed both report the
+    same figure.
     """
     X = np.asarray(X, dtype=float)
     labels = np.asarray(labels)
     if len(X) != len(labels):
         raise ValueError(f"X has {len(X)} rows but labels has {len(labels)}")
-    rng = np.random.default_rng(seed)
+    order = _key_order(len(X), keys)
+    X, labels = X[order], labels[order]
     if max_points is not None and len(X) > max_points:
-        keep = rng.choice(len(X), size=max_points, replace=False)
+        keep = np.sort(np.random.default_rng(seed).choice(len(X), size=max_points, replace=False))
         X, labels = X[keep], labels[keep]
-    segments = np.unique(labels)
-    scores = pd.DataFrame(index=segments, columns=range(n_boot), dtype=float)
-    for b in range(n_boot):
-        draw = rng.integers(0, len(X), size=len(X))
-        refitted = np.asarray(fit_predict(X[draw]))
-        # Duplicated draws are the same customer: compare on the distinct customers drawn.
-        unique_rows, first = np.unique(draw, return_index=True)
-        scores[b] = best_jaccard(labels[unique_rows], refitted[first])
+    scores = bootstrap_jaccard(X, {0: labels}, lambda Xr, s: {0: fit_predict(Xr, s)}, n_boot, seed)[
+        0
+    ]
+    segments = scores.index.to_numpy()
     per_segment = pd.DataFrame(
         {
             "segment_id": segments,

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from ml_assets.stability import match_labels
+from ml_assets.monitoring.stability import match_labels
 
 # Margin (ml_assets.assignment: (d2 - d1) / (d2 + d1)) below which a customer sits on the boundary
 # of two segments: 0.05 means the two nearest centroids are within about 10% of the same distance.
