@@ -24,7 +24,8 @@ from orchestration.defs.resources import (
     ModelStoreResource,
     WarehouseResource,
 )
-from orchestration.defs.segmentation.assets import SegmentationConfig, segment_model
+from orchestration.defs.segmentation.assets import segment_model
+from orchestration.defs.segmentation.config import SegmentationConfig, SelectionSettings
 from orchestration.io import settings
 from orchestration.io.catalog import CATALOG_FIELDS
 from orchestration.io.config_files import load_policy
@@ -100,7 +101,9 @@ def proxy_runs(monkeypatch) -> list[int]:
 
 
 def run(project: dict[str, Path], assets: list, **kwargs):
-    config = SegmentationConfig(bootstrap_rounds=3, k_max=6, candidates=["kmeans"])
+    config = SegmentationConfig(
+        selection=SelectionSettings(bootstrap_rounds=3, k_max=6, candidates=["kmeans"])
+    )
     return materialize(
         assets,
         resources={
