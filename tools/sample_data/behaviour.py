@@ -53,8 +53,10 @@ def _draw_behaviour(rng: np.random.Generator, arch: np.ndarray) -> dict[str, np.
 
 
 def _curves(arch: np.ndarray, x: np.ndarray, signup_x: np.ndarray) -> np.ndarray:
-    """Activity multiplier per company and day (x = days relative to the reference date)."""
-    X = x[None, :].astype(float)
+    """Activity multiplier per company and day (x = days relative to the reference date: one
+    row for every company, or one row per company)."""
+    X = np.asarray(x, dtype=float)
+    X = X[None, :] if X.ndim == 1 else X
     s = signup_x[:, None].astype(float)
     ones = np.ones((len(arch), len(x)))
     curves = [
