@@ -186,6 +186,9 @@ def _advance(led: _Ledger, seed: int, chunk: int, period: int, span: Span) -> _P
             dtype=np.int64,
         )
         target = np.where(led.co.b2c[idx] & np.isin(target, [POWER, HIGH_VALUE]), STEADY, target)
+        same = target == led.arch[idx]  # a B2C steady company drawn to power stays: no move
+        migrated[idx[same]] = False
+        idx, target = idx[~same], target[~same]
         after = _draw_behaviour(rng, target)
         for key, values in after.items():
             led.params[key][idx] = values
