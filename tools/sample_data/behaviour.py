@@ -53,10 +53,12 @@ def _draw_behaviour(rng: np.random.Generator, arch: np.ndarray) -> dict[str, np.
 
 
 def _curves(arch: np.ndarray, x: np.ndarray, signup_x: np.ndarray) -> np.ndarray:
-    """Activity multiplier per company and day (x = days relative to the reference date)."""
-    X = x[None, :].astype(float)
+    """Activity multiplier per company and day (x = days relative to the reference date: one
+    row for every company, or one row per company)."""
+    X = np.asarray(x, dtype=float)
+    X = X[None, :] if X.ndim == 1 else X
     s = signup_x[:, None].astype(float)
-    ones = np.ones((len(arch), len(x)))
+    ones = np.ones((len(arch), X.shape[1]))
     curves = [
         ones * (1 + 0.5 * np.clip((X + 60) / 60, 0, 1.3)),  # power: growing into the reference
         ones * np.where(X < -120, 1.0, 0.5 ** ((X + 120) / 40)),  # disengaging: halves / 40 days

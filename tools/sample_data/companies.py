@@ -200,13 +200,41 @@ def _billing(co, bh, rng, win, signup_epoch, billing_ids, period, chunk):
         "ended_at": _with_nulls(_timestamps(rng, np.maximum(send, 0), (0.3, 0.1, 0.6)), send < 0),
         "status": pa.array(list(sstatus)),
         "_company": sc,
+        # the subscription's state, for a continuing history to re-deliver it
+        "_k": sk,
+        "_plan": splan,
+        "_mrr": smrr,
+        "_start": sstart,
+        "_end": send,
+        "_status": sstatus,
     }
 
-    # Monthly invoices per subscription inside the window, on the subscription's day of month.
     months = np.arange(
         np.datetime64(PERIOD_STARTS[win.period], "M"),
         np.datetime64(PERIOD_STARTS[win.period], "M") + 12,
     )
+    invoices = _invoices(
+        rng,
+        win,
+        months,
+        f"in_p{win.period}_{chunk:03d}_",
+        (sc, smrr, sstart, send),
+        billing_ids,
+        currency,
+        co.arch,
+        bh.arch_eff,
+    )
+    return subs, invoices
+
+
+def _invoices(rng, win, months, id_prefix, subs, billing_ids, currency, base_arch, arch_eff):
+    """Monthly invoices of each subscription inside the window, on its day of month.
+
+    `months`: the calendar months to consider; `subs`: (company, mrr, start, end or -1) arrays;
+    `base_arch` sets overage (power users), `arch_eff` late payment.
+    """
+    sc, smrr, sstart, send = subs
+    last = win.end - 1
     start_day = (sstart // DAY).astype("datetime64[D]")
     month_start = start_day.astype("datetime64[M]").astype("datetime64[D]")
     anchor = np.minimum((start_day - month_start).astype(np.int64), 27)
@@ -222,17 +250,17 @@ def _billing(co, bh, rng, win, signup_epoch, billing_ids, period, chunk):
     si, mi = np.nonzero(valid)
     issued = issue[si, mi]
     m = len(si)
-    overage = np.where(co.arch[sc[si]] == POWER, rng.uniform(0, 0.15, m), 0.0)
+    overage = np.where(base_arch[sc[si]] == POWER, rng.uniform(0, 0.15, m), 0.0)
     amount = np.round(smrr[si] * (1 + overage), 2)
     days_left = (last - issued) // DAY
     unpaid = (days_left < 20) & (rng.random(m) < 0.6)
-    late_payer = np.isin(bh.arch_eff[sc[si]], [DORMANT, HIGH_VALUE]) & (rng.random(m) < 0.08)
+    late_payer = np.isin(arch_eff[sc[si]], [DORMANT, HIGH_VALUE]) & (rng.random(m) < 0.08)
     status = np.where(unpaid | late_payer, "open", "paid").astype(object)
     void = rng.random(m) < 0.005
     status[void] = "void"
     paid_at = np.minimum(issued + rng.integers(3600, 12 * DAY, m), last)
     invoices = {
-        "invoice_id": _seq_ids(f"in_p{win.period}_{chunk:03d}_", m),
+        "invoice_id": _seq_ids(id_prefix, m),
         "billing_customer_id": pa.array(list(billing_ids[sc[si]])),
         "amount": _num(amount, 2),
         "currency": pa.array(list(currency[sc[si]])),
@@ -244,4 +272,4 @@ def _billing(co, bh, rng, win, signup_epoch, billing_ids, period, chunk):
         "_amount": amount,
         "_void": void,
     }
-    return subs, invoices
+    return invoices

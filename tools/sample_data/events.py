@@ -148,7 +148,9 @@ def _tickets(co, bh, rng, win, period, chunk):
     }
 
 
-def _email_events(co, bh, rng, win, period, chunk):
+def _email_events(co, bh, rng, win, period, chunk, campaign_days=None):
+    """Campaign sends every 20 days (`campaign_days`: day indices inside the window) and what
+    each recipient did with them."""
     n = co.n
     # Recipients: every contact, plus a shared inbox (info@/noreply@) for 60% of companies.
     inbox = np.flatnonzero(~co.b2c & (rng.random(n) < 0.6))
@@ -166,7 +168,8 @@ def _email_events(co, bh, rng, win, period, chunk):
             np.zeros(len(b2c), bool),
         ]
     )
-    campaign_days = np.arange(6, WINDOW_DAYS, 20)
+    if campaign_days is None:
+        campaign_days = np.arange(6, WINDOW_DAYS, 20)
     r, k = len(r_company), len(campaign_days)
     alive = (campaign_days[None, :] > bh.signup_day[:, None]) & (
         campaign_days[None, :] < bh.churn_day[:, None]
@@ -215,8 +218,12 @@ def _email_events(co, bh, rng, win, period, chunk):
     }
 
 
-def _surveys(co, bh, rng, win, period, chunk, tickets):
-    nps_days = np.array([45, 136, 227, 318])  # quarterly; 227 is within 90 days of the reference
+def _surveys(co, bh, rng, win, period, chunk, tickets, nps_days=None):
+    """Quarterly NPS (`nps_days`: day indices inside the window) and CSAT after tickets; with the
+    default days every company answers once before the reference date."""
+    ensure_answer = nps_days is None
+    if nps_days is None:
+        nps_days = np.array([45, 136, 227, 318])  # 227 is within 90 days of the reference
     # Respondents: contacts (other systems' spelling) or the B2C customer's own email.
     b2c = np.flatnonzero(co.b2c)
     r_company = np.concatenate([co.contact_company, b2c])
@@ -225,7 +232,8 @@ def _surveys(co, bh, rng, win, period, chunk, tickets):
     first_of_company[np.unique(r_company, return_index=True)[1]] = True
     respond_p = np.where(bh.arch_eff[r_company] == DORMANT, 0.15, 0.35)
     responds = rng.random((len(r_company), len(nps_days))) < respond_p[:, None]
-    responds[:, 2] |= first_of_company  # one answer per company before the reference date
+    if ensure_answer:
+        responds[:, 2] |= first_of_company  # one answer per company before the reference date
     alive = (nps_days[None, :] > bh.signup_day[:, None]) & (
         nps_days[None, :] < bh.churn_day[:, None]
     )

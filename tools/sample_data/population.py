@@ -106,9 +106,15 @@ class _Companies:
     billing_name: list[str]
 
 
-def _companies(rng: np.random.Generator, first: int, n: int) -> _Companies:
+def _companies(
+    rng: np.random.Generator, first: int, n: int, archetype: int | None = None
+) -> _Companies:
+    """Companies `first .. first + n - 1`; all of `archetype` when given (new sign-ups)."""
     idx = np.arange(first, first + n, dtype=np.int64)
-    arch = rng.choice(len(ARCHETYPES), size=n, p=SHARES)
+    if archetype is None:
+        arch = rng.choice(len(ARCHETYPES), size=n, p=SHARES)
+    else:
+        arch = np.full(n, archetype, dtype=np.int64)
     b2c = rng.random(n) < B2C_PROB[arch]
     has_dup = ~b2c & (rng.random(n) < 0.05)
     unlinked = ~b2c & (rng.random(n) < 0.10)

@@ -7,6 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tools.sample_data.columns import _ids, _perm_id
 from tools.sample_data.timeline import WINDOW_DAYS
 from tools.sample_data.vocabulary import ARCHETYPES
 
@@ -66,7 +67,7 @@ def _truth_emails(tables: dict[str, dict], company_ids: np.ndarray) -> list[tupl
     pairs = []
     for table, col in email_cols.items():
         values = pc.utf8_lower(pc.utf8_trim_whitespace(tables[table][col]))
-        companies = pa.array(company_ids[tables[table]["_company"]])
+        companies = pa.array(company_ids[tables[table]["_company"]], pa.string())
         key = pc.binary_join_element_wise(values, companies, "\t")
         pairs.append(pc.unique(pc.drop_null(key)))
     unique = pc.unique(pa.concat_arrays(pairs)).to_pylist()
@@ -120,3 +121,92 @@ def _chunk_truth(co, bh, tables: dict[str, dict], outcomes: dict, ids: list) -> 
         for c in range(n)
     ]
     return {"identifiers": identifiers, "companies": companies, "migrations": migrations}
+
+
+def _history_truth_files() -> dict[str, tuple[list[str], str]]:
+    """The truth files of a continuing-history period (`period_NN/_truth/`, NN >= 01)."""
+    files = _truth_files(2)
+    files["companies"] = (
+        [
+            "company_id",
+            "archetype",
+            "crm_account_ids",
+            "billing_customer_ids",
+            "revenue",
+            "churned",
+            "expanded",
+            "active",
+            "first_period",
+        ],
+        "companies.csv",
+    )
+    return files
+
+
+def _id_pairs(kind: str, values: pa.Array, company: np.ndarray, company_ids) -> list[tuple]:
+    """Unique (kind, identifier, company_id) rows of one id column."""
+    key = pc.binary_join_element_wise(
+        pc.cast(values, pa.string()), pa.array(company_ids[company], pa.string()), "\t"
+    )
+    unique = pc.unique(pc.drop_null(key)).to_pylist()
+    return sorted((kind, *k.split("\t")) for k in unique)
+
+
+def _period_truth(led, ch, tables: dict[str, dict]) -> dict[str, list]:
+    """Truth rows of one history period for a chunk: identifiers appearing in the period,
+    every company known at its end, and the migrations planted in it."""
+    co, span = led.co, ch.span
+    company_ids = np.array([f"CO{i:07d}" for i in co.idx], dtype=object)
+    id_columns = {
+        "crm_account": [("crm_accounts", "account_id")],
+        "crm_contact": [("crm_contacts", "contact_id")],
+        "billing_customer": [
+            ("billing_customers", "billing_customer_id"),
+            ("billing_subscriptions", "billing_customer_id"),
+            ("billing_invoices", "billing_customer_id"),
+        ],
+        "product_user": [("product_users", "user_id"), ("product_events", "user_id")],
+    }
+    identifiers = []
+    for kind, columns in id_columns.items():
+        values = pa.concat_arrays([pc.cast(tables[t][c], pa.string()) for t, c in columns])
+        company = np.concatenate([tables[t]["_company"] for t, _ in columns])
+        identifiers += _id_pairs(kind, values, company, company_ids)
+    identifiers += [("email", e, c) for e, c in _truth_emails(tables, company_ids)]
+
+    inv = tables["billing_invoices"]
+    paid = ~inv["_void"]
+    revenue = np.bincount(inv["_company"][paid], weights=inv["_amount"][paid], minlength=co.n)
+    primary = _ids("001", _perm_id(co.idx * 2, 16807))
+    dup = _ids("001", _perm_id(co.idx * 2 + 1, 16807))
+    companies = []
+    for c in range(co.n):
+        accounts = [] if co.b2c[c] else [primary[c]] + ([dup[c]] if co.has_dup[c] else [])
+        companies.append(
+            (
+                company_ids[c],
+                ARCHETYPES[led.arch[c]],
+                ";".join(accounts),
+                led.billing_ids[c],
+                f"{revenue[c]:.2f}",
+                _flag(ch.churned[c]),
+                _flag(ch.expanded[c]),
+                _flag(led.churned_at[c] < 0),
+                str(int(led.first_period[c])),
+            )
+        )
+    was_active = ch.existing & ((led.churned_at < 0) | (led.churned_at >= span.start))
+    migrations = [
+        (
+            company_ids[c],
+            ARCHETYPES[ch.arch_before[c]],
+            ARCHETYPES[led.arch[c]],
+            _flag(ch.migrated[c]),
+        )
+        for c in np.flatnonzero(was_active)
+    ]
+    return {"identifiers": identifiers, "companies": companies, "migrations": migrations}
+
+
+def _flag(value) -> str:
+    return str(bool(value)).lower()

@@ -39,32 +39,85 @@ def _csv_line(values) -> str:
     return ",".join(out) + "\n"
 
 
-def _generate_chunk(args: tuple[int, int, int, int, int, str]) -> dict:
-    """Generate and write one chunk; return its truth rows and counts (picklable)."""
-    seed, period, chunk, first, n, out = args
-    out_dir = Path(out)
-    co, bh, tables, outcomes, ids = _build_chunk(seed, period, chunk, first, n)
-
+def _write_tables(
+    tables: dict[str, dict], out_dir: Path, file_tag: str, chunk: int, rng: np.random.Generator
+) -> tuple[dict, list, Counter]:
+    """Plant defects in every table and write it as `<table>/<table>_<file_tag>_<chunk>.csv`;
+    return rows per table, the malformed rows (table, file, line, kind) and counts per kind."""
     rows, malformed, bad = {}, [], Counter()
-    rng_defects = np.random.default_rng([seed, chunk, 200 + period])
     for name, spec in RAW_TABLES.items():
         cols = tables[name]
         order = cols.get("_order", np.arange(len(cols["_company"])))
-        table, kinds, _ = _plant_defects(spec, cols, np.asarray(order), rng_defects)
-        file_name = f"{name}_p{period}_{chunk:03d}.csv"
+        table, kinds, _ = _plant_defects(spec, cols, np.asarray(order), rng)
+        file_name = f"{name}_{file_tag}_{chunk:03d}.csv"
         _write_csv(table, out_dir / name / file_name)
         rows[name] = table.num_rows
         for line in np.flatnonzero(kinds):
             malformed.append((name, file_name, int(line) + 2, KIND_CODES[kinds[line]]))
             bad[KIND_CODES[kinds[line]]] += 1
+    return rows, malformed, bad
 
-    return {
+
+def _initial_chunk(seed: int, period: int, chunk: int, first: int, n: int, out_dir: Path):
+    """Generate and write one chunk of a period; return its result and what was built."""
+    co, bh, tables, outcomes, ids = _build_chunk(seed, period, chunk, first, n)
+    rng_defects = np.random.default_rng([seed, chunk, 200 + period])
+    rows, malformed, bad = _write_tables(tables, out_dir, f"p{period}", chunk, rng_defects)
+    result = {
         "rows": rows,
         "malformed": malformed,
         "bad": bad,
         **_chunk_truth(co, bh, tables, outcomes, ids),
         "n": n,
     }
+    return result, (co, bh, tables, ids)
+
+
+def _generate_chunk(args: tuple[int, int, int, int, int, str]) -> dict:
+    """Generate and write one chunk; return its truth rows and counts (picklable)."""
+    seed, period, chunk, first, n, out = args
+    return _initial_chunk(seed, period, chunk, first, n, Path(out))[0]
+
+
+class _TruthFiles:
+    """The truth CSVs of one output directory, written row by row as chunk results arrive."""
+
+    def __init__(self, truth_dir: Path, files: dict[str, tuple[list[str], str]]):
+        truth_dir.mkdir(parents=True, exist_ok=True)
+        self.keys = list(files)
+        self.handles = {
+            k: open(truth_dir / f, "w", encoding="utf-8", newline="") for k, (_, f) in files.items()
+        }
+        for key, (header, _) in files.items():
+            self.handles[key].write(_csv_line(header))
+
+    def add(self, result: dict) -> None:
+        for key in self.keys:
+            self.handles[key].writelines(_csv_line(r) for r in result[key])
+
+    def close(self) -> None:
+        for h in self.handles.values():
+            h.close()
+
+
+def _run_chunks(task, chunks: list, total: int, show_progress: bool, on_result) -> None:
+    """Run `task` over the chunks in a pool of at most two workers, in chunk order."""
+    workers = min(2, os.cpu_count() or 1, len(chunks))
+    import pandas  # noqa: F401  pyarrow imports it on first use; once here, not in every worker
+
+    with tqdm(total=total, unit="acct", disable=not show_progress, desc="sample data") as bar:
+        if workers > 1:
+            pool = ProcessPoolExecutor(max_workers=workers)
+            results = pool.map(task, chunks)
+        else:
+            pool, results = None, map(task, chunks)
+        try:
+            for res in results:
+                on_result(res)
+                bar.update(res["n"])
+        finally:
+            if pool is not None:
+                pool.shutdown()
 
 
 def generate(
@@ -89,41 +142,23 @@ def generate(
         (seed, period, i, first, min(CHUNK_ACCOUNTS, accounts - first), str(out_dir))
         for i, first in enumerate(range(0, accounts, CHUNK_ACCOUNTS))
     ]
-    files = _truth_files(period)
     if period != 2:
         (truth / "migrations.csv").unlink(missing_ok=True)
-    handles = {k: open(truth / f, "w", encoding="utf-8", newline="") for k, (_, f) in files.items()}
+    truth_files = _TruthFiles(truth, _truth_files(period))
     rows: Counter = Counter()
     bad: Counter = Counter()
     archetypes: Counter = Counter()
-    workers = min(2, os.cpu_count() or 1, len(chunks))
-    import pandas  # noqa: F401  pyarrow imports it on first use; once here, not in every worker
+
+    def collect(res: dict) -> None:
+        rows.update(res["rows"])
+        bad.update(res["bad"])
+        archetypes.update(c[1] for c in res["companies"])
+        truth_files.add(res)
 
     try:
-        for key, (header, _) in files.items():
-            handles[key].write(_csv_line(header))
-        with tqdm(
-            total=accounts, unit="acct", disable=not show_progress, desc="sample data"
-        ) as bar:
-            if workers > 1:
-                pool = ProcessPoolExecutor(max_workers=workers)
-                results = pool.map(_generate_chunk, chunks)
-            else:
-                pool, results = None, map(_generate_chunk, chunks)
-            try:
-                for res in results:
-                    rows.update(res["rows"])
-                    bad.update(res["bad"])
-                    archetypes.update(c[1] for c in res["companies"])
-                    for key in files:
-                        handles[key].writelines(_csv_line(r) for r in res[key])
-                    bar.update(res["n"])
-            finally:
-                if pool is not None:
-                    pool.shutdown()
+        _run_chunks(_generate_chunk, chunks, accounts, show_progress, collect)
     finally:
-        for h in handles.values():
-            h.close()
+        truth_files.close()
     return {
         "out_dir": str(out_dir),
         "accounts": accounts,
