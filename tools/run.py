@@ -35,6 +35,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
+# Step-level DEBUG events would bury the summary; the UI keeps every event of the run anyway.
+CONSOLE_AT_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+def failed_steps(result) -> list[tuple[str, str]]:
+    """(step key, first line of its error) for every step that failed in the run."""
+    failures = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            message = (error.message if error else "failed").strip().splitlines()[0]
+            failures.append((event.step_key, message[:300]))
+    return failures
+
+
 def run_tags() -> dict[str, str]:
     """Tags that let a later run tell whether this one's process is still alive."""
     return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
@@ -121,7 +136,9 @@ def main() -> int:
             + ". Stop that run or let it finish."
         )
     job = defs.resolve_job_def(FULL_REFRESH_JOB)
-    result = job.execute_in_process(instance=instance, raise_on_error=False, tags=run_tags())
+    result = job.execute_in_process(
+        instance=instance, raise_on_error=False, tags=run_tags(), run_config=CONSOLE_AT_INFO
+    )
     print_summary()
     evaluations = result.get_asset_check_evaluations()
     warnings = [e for e in evaluations if not e.passed and e.severity == AssetCheckSeverity.WARN]
@@ -134,6 +151,8 @@ def main() -> int:
         for evaluation in found:
             print(f"  {label}: {evaluation.asset_key.to_user_string()} / {evaluation.check_name}")
     if not result.success:
+        for step, message in failed_steps(result):
+            print(f"  step failed: {step}: {message}", file=sys.stderr)
         print(
             "\nThe run did not fully succeed: see the steps above or the Dagster UI.",
             file=sys.stderr,
