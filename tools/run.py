@@ -16,10 +16,10 @@ import sys
 
 from dagster import AssetCheckSeverity, DagsterInstance, DagsterRunStatus, RunsFilter
 
+from orchestration.defs.platform import FULL_REFRESH_JOB
 from orchestration.io import reports, run_summary, settings
 from orchestration.io.warehouse import connect
 
-FULL_REFRESH_JOB = "full_refresh_job"
 PID_TAG = "segmentation/pid"
 HOST_TAG = "segmentation/host"
 UNFINISHED = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]

@@ -20,7 +20,7 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 EXPECTED_GROUPS = [
-    "ingestion",
+    "raw",
     "staging",
     "intermediate",
     "marts",

@@ -24,13 +24,46 @@ def test_every_layer_has_its_group(asset_graph):
         for key in graph.get_all_asset_keys()
         if graph.get(key).is_materializable
     )
-    assert groups["ingestion"] == len(RAW_TABLES)
-    assert groups["staging"] >= len(RAW_TABLES)  # one staging model per raw table, plus seeds
+    assert groups["raw"] == len(RAW_TABLES)
+    assert groups["staging"] == len(RAW_TABLES)  # one staging model per raw table
+    assert groups["seeds"] == 2
     for group in ["intermediate", "marts", "segmentation", "monitoring", "activation", "reporting"]:
         assert groups[group] > 0, group
+    for group in ["governance", "audiences"]:
+        assert groups[group] == 1, group
     # Nothing is an unbacked stub: every dependency is an asset we define.
     stubs = [key for key in graph.get_all_asset_keys() if not graph.get(key).is_materializable]
     assert stubs == []
+
+
+def test_every_group_is_its_key_prefix(asset_graph):
+    _, graph = asset_graph
+    mismatched = [
+        (key.to_user_string(), graph.get(key).group_name)
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).group_name != key.path[0]
+    ]
+    assert mismatched == []
+
+
+def test_a_domain_refuses_an_asset_outside_its_group():
+    from dagster import asset
+
+    from orchestration.defs.domain import domain_definitions
+
+    @asset(key=["marts", "stray"])
+    def stray() -> None: ...
+
+    with pytest.raises(ValueError, match="marts/stray is in the segmentation domain"):
+        domain_definitions("segmentation", assets=[stray], owners=[], automation=None)
+
+
+def test_owners_are_set_per_domain(asset_graph):
+    _, graph = asset_graph
+    owners = {key.path[0]: graph.get(key).owners for key in graph.get_all_asset_keys()}
+    assert owners["segmentation"] == ["team:data-science"]
+    assert owners["activation"] == ["team:data-platform"]
+    assert owners["marts"] == ["team:analytics-engineering"]
 
 
 def test_key_assets_and_lineage(asset_graph):

@@ -31,7 +31,6 @@ from orchestration.io.audiences import (
 from orchestration.io.catalog import default_manifest_path, load_attribute_catalog
 from orchestration.io.config_files import load_rules
 
-GROUP = "audiences"
 CUSTOMER_ATTRIBUTES = AssetKey(tables.CUSTOMER_ATTRIBUTES.path)
 CUSTOMER_SEGMENTS = AssetKey(tables.CUSTOMER_SEGMENTS.path)
 
@@ -56,7 +55,6 @@ class RuleSegmentsConfig(Config):
 @asset(
     key=AssetKey(tables.RULE_SEGMENTS.path),
     deps=[CUSTOMER_ATTRIBUTES, CUSTOMER_SEGMENTS],
-    group_name=GROUP,
     kinds={"python", "duckdb"},
     pool="duckdb",
     description=(

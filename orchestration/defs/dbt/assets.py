@@ -44,7 +44,8 @@ def manifest_path() -> Path:
 
 
 class SegmentationDbtTranslator(DagsterDbtTranslator):
-    """Groups by dbt folder (staging, intermediate, marts, reporting); seeds join staging."""
+    """Groups by dbt folder (staging, intermediate, marts, reporting), seeds in `seeds`: the
+    group is always the first part of the key."""
 
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
@@ -53,7 +54,7 @@ class SegmentationDbtTranslator(DagsterDbtTranslator):
         props = self.get_resource_props(manifest, unique_id)
         if props["resource_type"] not in ("model", "seed", "snapshot"):
             return spec
-        folder = props["fqn"][1] if props["resource_type"] == "model" else "staging"
+        folder = props["fqn"][1] if props["resource_type"] == "model" else "seeds"
         owners = props.get("config", {}).get("meta", {}).get("owners") or [
             "team:analytics-engineering"
         ]

@@ -23,7 +23,6 @@ CUSTOMER_SEGMENTS = AssetKey(tables.CUSTOMER_SEGMENTS.path)
 @asset(
     key=AssetKey(tables.SEGMENT_COMPOSITION.path),
     deps=[CUSTOMER_SEGMENTS, CUSTOM_ATTRIBUTES],
-    group_name="segmentation",
     kinds={"python", "duckdb"},
     pool="duckdb",
     description=(

@@ -40,7 +40,6 @@ from orchestration.io.warehouse import read_table, replace_table
 
 HISTORY_KEY = AssetKey(tables.MEMBERSHIP_HISTORY.path)
 MIGRATION_KEY = AssetKey(tables.SEGMENT_MIGRATION.path)
-GROUP = "monitoring"
 
 
 class AntiFlappingConfig(Config):
@@ -71,7 +70,6 @@ class MigrationConfig(Config):
 @asset(
     key=HISTORY_KEY,
     deps=[SEGMENTS_KEY],
-    group_name=GROUP,
     pool="duckdb",
     kinds={"python"},
     description="Every scoring run's raw and published (anti-flapping) segment per customer.",
@@ -125,7 +123,6 @@ def segment_membership_history(
 @asset(
     key=MIGRATION_KEY,
     deps=[HISTORY_KEY],
-    group_name=GROUP,
     pool="duckdb",
     kinds={"python"},
     description="Migration matrix between the last two runs' published segments, flows by "

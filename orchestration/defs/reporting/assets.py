@@ -17,7 +17,6 @@ REPORT_KEY = AssetKey(tables.SEGMENT_REPORT.path)
 
 @asset(
     key=REPORT_KEY,
-    group_name="reporting",
     kinds={"html"},
     pool="duckdb",
     deps=[

@@ -24,7 +24,6 @@ from ml_assets.governance import analytics_consent_mask
 from ml_assets.naming import playbook_actions
 from ml_assets.profiling import build_profiles
 from ml_assets.selection import NoClusterStructure
-from orchestration.defs.automation import refresh_on_new_upstream_data
 from orchestration.defs.dbt.assets import dbt_table_key
 from orchestration.defs.resources import (
     GovernancePolicyResource,
@@ -45,7 +44,6 @@ from orchestration.io.governance import governed_features
 from orchestration.io.tables import Table
 from orchestration.io.warehouse import read_table, replace_table
 
-GROUP = tables.SEGMENTATION_SCHEMA
 KINDS = {"python", "scikit-learn"}
 MODEL_NAME = "segment_model"
 SEGMENT_MODEL_KEY = AssetKey([tables.SEGMENTATION_SCHEMA, MODEL_NAME])  # an artifact, no table
@@ -84,11 +82,9 @@ def _load_model(model_store: ModelStoreResource) -> SegmentModel:
 
 @asset(
     key=SEGMENT_MODEL_KEY,
-    group_name=GROUP,
     kinds=KINDS,
     pool="duckdb",
     deps=[ATTRIBUTES, QUALITY, DIM_CUSTOMERS, CUSTOM_ATTRIBUTES],
-    automation_condition=refresh_on_new_upstream_data(),
     description="Segment model: governed features, automatic model selection, stable ids, names.",
 )
 def segment_model(
@@ -178,11 +174,9 @@ def segment_model(
 
 @asset(
     key=AssetKey(tables.CUSTOMER_SEGMENTS.path),
-    group_name=GROUP,
     kinds=KINDS,
     pool="duckdb",
     deps=[segment_model, ATTRIBUTES],
-    automation_condition=refresh_on_new_upstream_data(),
     description="One row per customer: segment id and name, confidence and margin.",
 )
 def customer_segments(
@@ -211,11 +205,9 @@ def customer_segments(
 
 @asset(
     key=AssetKey(tables.SEGMENT_PROFILES.path),
-    group_name=GROUP,
     kinds=KINDS,
     pool="duckdb",
     deps=[customer_segments, ATTRIBUTES, OUTCOMES],
-    automation_condition=refresh_on_new_upstream_data(),
     description="One row per segment: size, share, defining traits, outcomes and playbook action.",
 )
 def segment_profiles(
