@@ -16,6 +16,7 @@ features.)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -108,6 +109,9 @@ class SegmentModel:
     version: str = ""
     # How the model was selected; the stability check refits the same way (None: older artifact).
     selection_config: SelectionConfig | None = None
+    # When it was trained and from what (lifecycle.training_signature): when to retrain.
+    trained_at: datetime | None = None
+    training_signature: str | None = None
 
     @property
     def feature_names(self) -> list[str]:

@@ -322,7 +322,14 @@ def build_feature_matrix(
 
 
 def frame_fingerprint(frame: pd.DataFrame) -> str:
-    """A content hash of a table (values and column names), for model version hashes."""
-    digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    """A content hash of a table (values and column names), for model version hashes.
+
+    Independent of storage order: rows are sorted by customer_key (or every column) and columns
+    by name first, so the same data read back in another order hashes the same.
+    """
+    ordered = frame[sorted(frame.columns, key=str)]
+    keys = ["customer_key"] if "customer_key" in ordered else list(ordered.columns)
+    ordered = ordered.sort_values(keys, kind="mergesort", ignore_index=True)
+    digest = hashlib.sha256(",".join(map(str, ordered.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
     return digest.hexdigest()[:16]

@@ -42,6 +42,7 @@ LOAD_LEDGER = Table(RAW_SCHEMA, "_load_ledger")
 STAGED_CRM_ACCOUNTS = Table("staging", "stg_crm__accounts")
 
 # marts (dbt)
+REFERENCE_PERIOD = Table("marts", "reference_period")
 CUSTOMER_ATTRIBUTES = Table("marts", "customer_attributes")
 CUSTOM_ATTRIBUTES = Table("marts", "customer_custom_attributes")
 ATTRIBUTE_QUALITY = Table("marts", "attribute_quality")
@@ -53,6 +54,7 @@ CUSTOMER_SEGMENTS = Table(SEGMENTATION_SCHEMA, "customer_segments")
 SEGMENT_PROFILES = Table(SEGMENTATION_SCHEMA, "segment_profiles")
 MODEL_SELECTION = Table(SEGMENTATION_SCHEMA, "model_selection")
 FEATURE_MATRIX_COLUMNS = Table(SEGMENTATION_SCHEMA, "feature_matrix_columns")
+TRAINING_LOG = Table(SEGMENTATION_SCHEMA, "training_log")  # every retrain-or-keep decision
 
 # monitoring
 MEMBERSHIP_HISTORY = Table(MONITORING_SCHEMA, "segment_membership_history")

@@ -322,3 +322,33 @@ def test_edited_fields_reach_the_pure_config():
     )
     assert config.selection_config() == SelectionConfig(k_max=5, candidates=("kmeans",))
     assert config.feature_config().quality_threshold == 0.3
+
+
+def _model_metadata(result) -> dict:
+    materialization = result.asset_materializations_for_node("segmentation__segment_model")[0]
+    return {key: value.value for key, value in materialization.metadata.items()}
+
+
+def test_model_is_kept_until_a_retrain_is_due_and_its_version_ignores_row_order(
+    warehouse, tmp_path
+):
+    path, manifest, data = warehouse
+    store = tmp_path / "models"
+    first = _model_metadata(_run(path, manifest, store))
+    assert first["trained"] is True and "no model yet" in first["decision"]
+
+    # Same data, same config: scoring goes on with the stored model.
+    again = _model_metadata(_run(path, manifest, store))
+    assert again["trained"] is False and again["model_version"] == first["model_version"]
+
+    # A config change retrains; the same data in another storage order gives the same version.
+    shuffled = data["attributes"].sample(frac=1.0, random_state=3)
+    with connect(path) as con:
+        replace_table(con, "marts", "customer_attributes", shuffled)
+    changed = _model_metadata(_run(path, manifest, store, k_max=5))
+    assert changed["trained"] is True and "config changed" in changed["decision"]
+    fresh = _model_metadata(_run(path, manifest, tmp_path / "fresh_store", k_max=5))
+    assert fresh["model_version"] == changed["model_version"]
+    with connect(path, read_only=True) as con:
+        log = read_table(con, "segmentation", "training_log")
+    assert log["trained"].tolist() == [True, False, True, True]

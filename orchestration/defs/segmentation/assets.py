@@ -18,7 +18,7 @@ from dagster import (
     asset,
 )
 
-from ml_assets import plots, training
+from ml_assets import lifecycle, plots, training
 from ml_assets.assignment import SegmentModel
 from ml_assets.governance import analytics_consent_mask
 from ml_assets.naming import playbook_actions
@@ -31,7 +31,7 @@ from orchestration.defs.resources import (
     WarehouseResource,
 )
 from orchestration.defs.segmentation.config import SegmentationConfig
-from orchestration.io import tables
+from orchestration.io import model_lifecycle, tables
 from orchestration.io.catalog import default_manifest_path, load_attribute_catalog
 from orchestration.io.config_files import (
     PLAYBOOKS_FILE,
@@ -80,6 +80,80 @@ def _load_model(model_store: ModelStoreResource) -> SegmentModel:
     return model
 
 
+def _signature(config: SegmentationConfig, catalog: pd.DataFrame, excluded: dict) -> str:
+    candidates = training.candidate_attributes(catalog, excluded)
+    return lifecycle.training_signature(candidates, excluded, config.training_fingerprint())
+
+
+def _training_decision(
+    context: AssetExecutionContext,
+    config: SegmentationConfig,
+    warehouse: WarehouseResource,
+    model_store: ModelStoreResource,
+    catalog: pd.DataFrame,
+    excluded: dict[str, str],
+) -> tuple[lifecycle.TrainingDecision, datetime]:
+    """Retrain or keep, on the data's clock (the latest data date), and why."""
+    previous = model_store.load(MODEL_NAME)
+    with warehouse.connect(read_only=True) as con:
+        now = model_lifecycle.data_as_of(con) or datetime.now(UTC).replace(tzinfo=None)
+        recommendation = model_lifecycle.drift_recommendation(con)
+    policy = config.lifecycle_policy()
+    decision = lifecycle.decide_training(
+        trained_at=getattr(previous, "trained_at", None) if previous is not None else None,
+        previous_signature=getattr(previous, "training_signature", None),
+        signature=_signature(config, catalog, excluded),
+        now=now,
+        policy=policy,
+        recommendation=recommendation,
+        force=policy.retrain,
+    )
+    context.log.info(f"segment model: {decision.summary}")
+    return decision, now
+
+
+def _log_decision(
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    decision: lifecycle.TrainingDecision,
+    now: datetime,
+    version: str,
+) -> None:
+    with warehouse.connect() as con:
+        model_lifecycle.record_decision(
+            con,
+            {
+                "run_id": context.run.run_id,
+                "decided_at": datetime.now(UTC).replace(tzinfo=None),
+                "data_as_of": now,
+                "trained": decision.train,
+                "reason": decision.reason,
+                "model_version": version,
+            },
+        )
+
+
+def _kept(
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    model_store: ModelStoreResource,
+    decision: lifecycle.TrainingDecision,
+    now: datetime,
+) -> MaterializeResult:
+    """No retrain due: the stored model stays; the decision is recorded and shown."""
+    model = _load_model(model_store)
+    _log_decision(context, warehouse, decision, now, model.version)
+    return MaterializeResult(
+        metadata={
+            "trained": False,
+            "decision": decision.summary,
+            "model_version": model.version,
+            "k": model.k,
+            "trained_at": str(model.trained_at),
+        }
+    )
+
+
 @asset(
     key=SEGMENT_MODEL_KEY,
     kinds=KINDS,
@@ -112,6 +186,9 @@ def segment_model(
         **governed.excluded,
         **{name: "excluded in the segmentation config" for name in config.excluded_attributes},
     }
+    decision, now = _training_decision(context, config, warehouse, model_store, catalog, excluded)
+    if not decision.train:
+        return _kept(context, warehouse, model_store, decision, now)
     consented = (
         _consented(warehouse, attributes)
         if training.consent_applies(attributes, catalog, excluded)
@@ -133,7 +210,7 @@ def segment_model(
             consent_mask=consented,
             previous=model_store.load(MODEL_NAME),
             name_overrides=load_name_overrides(config_path(SEGMENT_NAMES_FILE)),
-            config_fingerprint=config.model_dump(),
+            config_fingerprint=config.training_fingerprint(),
         )
     except NoClusterStructure as refusal:
         _write(warehouse, {tables.MODEL_SELECTION: refusal.table.assign(model_version="refused")})
@@ -143,7 +220,9 @@ def segment_model(
         ) from refusal
 
     model = result.model
+    model.trained_at, model.training_signature = now, _signature(config, catalog, excluded)
     artifact = model_store.save(MODEL_NAME, model.version, model)
+    _log_decision(context, warehouse, decision, now, model.version)
     _write(
         warehouse,
         {tables.MODEL_SELECTION: result.selection, tables.FEATURE_MATRIX_COLUMNS: result.features},
@@ -151,6 +230,8 @@ def segment_model(
     context.log.info(f"segment model {model.version}: {model.algorithm}, k={model.k}")
     return MaterializeResult(
         metadata={
+            "trained": True,
+            "decision": decision.summary,
             "model_version": model.version,
             "artifact": MetadataValue.path(str(artifact)),
             "algorithm": model.algorithm,

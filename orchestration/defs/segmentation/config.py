@@ -14,6 +14,7 @@ from dagster import Config
 from pydantic import Field, create_model
 
 from ml_assets.features import FeatureConfig
+from ml_assets.lifecycle import LifecyclePolicy
 from ml_assets.selection import SelectionConfig
 
 
@@ -51,6 +52,9 @@ SelectionSettings = launchpad_config(
 FeatureSettings = launchpad_config(
     FeatureConfig, "FeatureSettings", "The feature matrix built from the attribute catalog."
 )
+LifecycleSettings = launchpad_config(
+    LifecyclePolicy, "LifecycleSettings", "When the model is retrained rather than re-used."
+)
 
 
 class SegmentationConfig(Config):
@@ -62,6 +66,10 @@ class SegmentationConfig(Config):
     )
     features: FeatureSettings = Field(  # type: ignore[valid-type]
         default_factory=FeatureSettings, description="Which attributes become features, and how."
+    )
+    lifecycle: LifecycleSettings = Field(  # type: ignore[valid-type]
+        default_factory=LifecycleSettings,
+        description="Review and retrain cadence; set retrain: true to retrain now.",
     )
     excluded_attributes: list[str] = Field(
         default=[],
@@ -77,3 +85,10 @@ class SegmentationConfig(Config):
 
     def selection_config(self) -> SelectionConfig:
         return to_pure(self.selection, SelectionConfig)
+
+    def lifecycle_policy(self) -> LifecyclePolicy:
+        return to_pure(self.lifecycle, LifecyclePolicy)
+
+    def training_fingerprint(self) -> dict:
+        """The config that shapes a trained model: everything but the lifecycle knobs."""
+        return self.model_dump(exclude={"lifecycle"})

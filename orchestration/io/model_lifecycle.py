@@ -1,0 +1,44 @@
+"""What the training decision reads and where it is recorded: the data's own clock (the latest
+data date of marts.reference_period), monitoring's drift verdict, and segmentation.training_log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from orchestration.io import tables
+from orchestration.io.warehouse import append_table, read_table, table_exists
+
+# Newest first: the first of these that reference_period has is the data's "now".
+DATA_DATE_COLUMNS = ("scoring_date", "latest_activity_date", "outcome_end_date")
+
+
+def data_as_of(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """The latest data date: cadences count days of data, so a replayed history ages models."""
+    period = read_table(con, *tables.REFERENCE_PERIOD)
+    for column in DATA_DATE_COLUMNS:
+        if column in period and not period[column].dropna().empty:
+            return pd.Timestamp(period[column].dropna().iloc[0]).to_pydatetime()
+    return None
+
+
+def drift_recommendation(con: duckdb.DuckDBPyConnection) -> str | None:
+    """'major PSI on a, b' when the latest drift measurement recommends redefining segments."""
+    if not table_exists(con, *tables.FEATURE_DRIFT):
+        return None
+    drift = read_table(con, *tables.FEATURE_DRIFT)
+    major = drift.loc[drift["band"] == "major"].sort_values("psi", ascending=False)
+    if major.empty:
+        return None
+    return "major drift (PSI >= 0.25) on " + ", ".join(major["feature"].head(5))
+
+
+def record_decision(con: duckdb.DuckDBPyConnection, row: dict) -> None:
+    """Append one retrain-or-keep decision to segmentation.training_log."""
+    append_table(con, *tables.TRAINING_LOG, pd.DataFrame([row]))
+
+
+def training_log(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return read_table(con, *tables.TRAINING_LOG)
