@@ -196,8 +196,11 @@ def test_history_is_idempotent_per_run_id(tmp_path):
 
 
 def test_definitions_include_monitoring_job_and_schedule():
+    from orchestration.defs.monitoring.definitions import defs as monitoring_domain
+
     defs = Definitions(
-        assets=[customer_segments, crm_sync, *monitoring_assets],
+        # The domain's assets, as the code location has them (group and automation set once).
+        assets=[customer_segments, crm_sync, *monitoring_domain.assets],
         asset_checks=monitoring_checks,
         jobs=[monitoring_job],
         schedules=[monitoring_schedule],
