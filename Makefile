@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 ACCOUNTS ?= 5000
 SEED ?= 42
 
-.PHONY: install manifest sample-data run demo demo-retail test test-fast ui docs bench lint clean config-init
+.PHONY: install manifest sample-data run demo demo-retail simulate test test-fast ui docs bench lint clean config-init
 
 install: $(VENV)/.installed
 
@@ -42,6 +42,12 @@ demo-retail: manifest
 	  ARTIFACTS_DIR=$(CURDIR)/data/retail_artifacts $(PY) -m tools.run
 
 # Every tier: unit (pure), integration (warehouse, dbt, Dagster, PostgreSQL), e2e (whole runs).
+# Months of operation: a continuing history dropped period by period, one run each.
+PERIODS ?= 6
+PERIOD_DAYS ?= 30
+simulate: manifest
+	$(PY) -m tools.simulate --accounts $(ACCOUNTS) --periods $(PERIODS) --period-days $(PERIOD_DAYS) --seed $(SEED)
+
 test: manifest
 	bash scripts/system_deps.sh
 	$(BIN)/pytest -q

@@ -17,7 +17,7 @@ import sys
 from dagster import AssetCheckSeverity, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from orchestration.defs.platform import FULL_REFRESH_JOB
-from orchestration.io import reports, run_summary, settings
+from orchestration.io import reports, run_summary, settings, tables
 from orchestration.io.warehouse import connect
 
 PID_TAG = "segmentation/pid"
@@ -36,6 +36,7 @@ def _alive(pid: int) -> bool:
 
 
 # Step-level DEBUG events would bury the summary; the UI keeps every event of the run anyway.
+REPORT_NODE = "__".join(tables.SEGMENT_REPORT.path)
 CONSOLE_AT_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
@@ -102,8 +103,9 @@ def _print_table(title: str, rows: list[tuple], headers: list[str]) -> None:
         print("  " + "  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
 
 
-def print_summary() -> None:
-    """What the warehouse holds now: loads, quarantine reasons, segments."""
+def print_summary(report_written: bool = True) -> None:
+    """What the warehouse holds now: loads, quarantine reasons, segments; the report's path only
+    when this run wrote it."""
     with connect(settings.warehouse_path(), read_only=True) as con:
         loads = run_summary.loads_per_table(con)
         reasons = run_summary.quarantine_reasons(con)
@@ -115,9 +117,10 @@ def print_summary() -> None:
         _print_table("Rows quarantined, by reason", reasons, ["table", "reason", "rows"])
     if segments:
         _print_table("Segments", segments, ["segment", "name", "customers"])
+    report = reports.report_path() if report_written else "not written in this run (see below)"
     print(
         f"\nWarehouse: {settings.warehouse_path()}\n"
-        f"Report:    {reports.report_path()}\n"
+        f"Report:    {report}\n"
         "Dagster UI: make ui (http://localhost:3000)   Attribute catalog: make docs"
     )
 
@@ -139,7 +142,7 @@ def main() -> int:
     result = job.execute_in_process(
         instance=instance, raise_on_error=False, tags=run_tags(), run_config=CONSOLE_AT_INFO
     )
-    print_summary()
+    print_summary(report_written=bool(result.asset_materializations_for_node(REPORT_NODE)))
     evaluations = result.get_asset_check_evaluations()
     warnings = [e for e in evaluations if not e.passed and e.severity == AssetCheckSeverity.WARN]
     failures = [e for e in evaluations if not e.passed and e.severity == AssetCheckSeverity.ERROR]
@@ -150,6 +153,8 @@ def main() -> int:
     for label, found in (("warning", warnings), ("FAILED", failures)):
         for evaluation in found:
             print(f"  {label}: {evaluation.asset_key.to_user_string()} / {evaluation.check_name}")
+            if evaluation.description:
+                print(f"    {evaluation.description}")
     if not result.success:
         for step, message in failed_steps(result):
             print(f"  step failed: {step}: {message}", file=sys.stderr)

@@ -212,3 +212,26 @@ def run_agreement(
         label_mapping=mapping,
         warn_below=warn_below,
     )
+
+
+def stability_verdict(result: StabilityResult, names: dict[str, str] | None = None) -> str:
+    """One sentence for the console: which segments reproduce poorly, by how much, what to do."""
+    names = names or {}
+    weak = result.per_segment[result.per_segment["status"] != "pass"].sort_values("mean_jaccard")
+    if weak.empty:
+        return f"every segment reproduces (min mean Jaccard {result.min_jaccard:.2f})"
+    parts = [
+        f"{row.segment_id}{' ' + repr(names[row.segment_id]) if row.segment_id in names else ''}"
+        f" mean Jaccard {row.mean_jaccard:.2f} ({row.status})"
+        for row in weak.itertuples()
+    ]
+    advice = (
+        "Publishing is held. Retrain with fewer segments (selection.k_max), more customers or "
+        "other features; the selection table in segment_model's metadata shows each k's stability."
+        if result.status == "fail"
+        else "Membership of these segments is not to be trusted in detail."
+    )
+    return (
+        f"{', '.join(parts)}: below {JACCARD_FAIL} fails, below {JACCARD_WARN} warns "
+        f"(Hennig 2007). {advice}"
+    )

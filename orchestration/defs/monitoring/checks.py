@@ -80,9 +80,11 @@ def segment_stability(
         seed=config.seed,
         keys=segments["customer_key"].to_numpy(),
     )
+    names = dict(zip(segments["segment_id"], segments["segment_name"], strict=False))
     return AssetCheckResult(
         passed=result.status == "pass",
         severity=AssetCheckSeverity.ERROR if result.status == "fail" else AssetCheckSeverity.WARN,
+        description=stability.stability_verdict(result, names),
         metadata={
             "status": result.status,
             "min_jaccard": result.min_jaccard,
@@ -120,6 +122,14 @@ def outcome_validation(warehouse: WarehouseResource) -> AssetCheckResult:
     return AssetCheckResult(
         passed=result.passed,
         severity=AssetCheckSeverity.ERROR,
+        description=(
+            f"segments differ on outcomes (revenue η² {result.eta_squared:.2f}, "
+            f"churn max Cramér's V {result.max_cramers_v:.2f})"
+            if result.passed
+            else "; ".join(result.reasons)
+            + ". Publishing is held: segments that do not differ on revenue or churn are not "
+            "worth acting on; retrain on other features or check customer_outcomes."
+        ),
         metadata={
             "eta_squared_revenue": result.eta_squared,
             "max_cramers_v": result.max_cramers_v,
