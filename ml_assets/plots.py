@@ -99,6 +99,18 @@ def pca_projection(
     return _png(fig)
 
 
+def sizes_over_time_chart(sizes: pd.DataFrame) -> bytes:
+    """Customers per segment per run (rows: run date, columns: segment), as lines."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    for segment in sizes.columns:
+        ax.plot(range(len(sizes)), sizes[segment].to_numpy(), marker="o", label=str(segment))
+    ax.set_xticks(range(len(sizes)), [str(d) for d in sizes.index], rotation=30, ha="right")
+    ax.set_ylabel("customers")
+    ax.set_title("Segment sizes over time")
+    ax.legend(fontsize=7, ncol=2)
+    return _png(fig)
+
+
 def markdown_image(png: bytes, alt: str) -> str:
     """Markdown with the PNG inlined as a base64 data URI (renders in the Dagster UI)."""
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"

@@ -21,7 +21,7 @@ daily_full_refresh = ScheduleDefinition(
     name="daily_full_refresh",
     job=full_refresh_job,
     cron_schedule="0 3 * * *",
-    default_status=DefaultScheduleStatus.STOPPED,
+    default_status=DefaultScheduleStatus.RUNNING,
 )
 # Declarative automation: new raw data flows downstream without anyone clicking.
 automation_sensor = AutomationConditionSensorDefinition(

@@ -62,6 +62,7 @@ SEGMENT_MIGRATION = Table(MONITORING_SCHEMA, "segment_migration")
 ACTION_ENTRANTS = Table(MONITORING_SCHEMA, "action_entrants")
 FEATURE_SNAPSHOTS = Table(MONITORING_SCHEMA, "feature_snapshots")
 FEATURE_DRIFT = Table(MONITORING_SCHEMA, "feature_drift")
+SEGMENT_REVIEW = Table(MONITORING_SCHEMA, "segment_review")  # the monthly review, appended
 
 # governance and audiences
 SEGMENT_COMPOSITION = Table(GOVERNANCE_SCHEMA, "segment_composition")

@@ -120,7 +120,10 @@ def test_checks_jobs_schedules_and_sensors(asset_graph):
     assert {schedule.name for schedule in defs.schedules} == {
         "daily_full_refresh",
         "monitoring_schedule",
+        "monthly_review",
     }
+    # Every schedule the README promises runs without anyone switching it on.
+    assert {schedule.default_status.value for schedule in defs.schedules} == {"RUNNING"}
     assert {sensor.name for sensor in defs.sensors} == {"landing_sensor", "automation_sensor"}
 
 

@@ -5,8 +5,10 @@ layer (staging, intermediate, marts) runs before segmentation, the reporting lay
 segments back through a dbt source mapped to the segmentation asset.
 """
 
+import io
 import sys
 from collections.abc import Mapping
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
+    Failure,
     MetadataValue,
     Output,
     TableColumn,
@@ -93,10 +96,21 @@ def _table_metadata(
 
 
 def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """`dbt build` (models + tests) for the selected subset, then row counts and column schemas."""
-    with settings.warehouse_path_for_subprocesses(warehouse.file):
-        invocation = dbt.cli(["build"], context=context)
+    """`dbt build` (models + tests) for the selected subset, then row counts and column schemas.
+
+    dagster-dbt echoes every dbt event to stdout; in a `make run` that is hundreds of lines
+    around the summary people read. The echo is kept out of the console: one line with dbt's
+    totals is logged, the tail of dbt's output when it fails, and dbt.log keeps everything.
+    """
+    echoed = io.StringIO()
+    with settings.warehouse_path_for_subprocesses(warehouse.file), redirect_stdout(echoed):
+        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
         events = list(invocation.stream())
+    lines = echoed.getvalue().splitlines()
+    totals = next((line.strip() for line in reversed(lines) if "Done. PASS=" in line), "")
+    context.log.info(
+        f"dbt build: {totals or 'no totals reported'} (dbt.log: {invocation.target_path})"
+    )
     manifest = invocation.manifest
     relations = {}
     for event in events:
@@ -110,6 +124,15 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wareh
             yield event.with_metadata({**event.metadata, **extra[event.output_name]})
         else:
             yield event
+    if not invocation.is_successful():
+        errors = [line for line in lines if "ERROR" in line or "FAIL" in line][-20:]
+        tail = "\n".join(errors or lines[-20:])
+        context.log.error(f"dbt build failed:\n{tail}")
+        raise Failure(
+            description=f"dbt build failed ({totals or 'see dbt.log'}); an error-severity model "
+            "or test failed, so nothing downstream runs on it",
+            metadata={"dbt_output": MetadataValue.text(tail)},
+        )
 
 
 @dbt_assets(

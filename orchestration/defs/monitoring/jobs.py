@@ -14,6 +14,6 @@ monitoring_schedule = ScheduleDefinition(
     name="monitoring_schedule",
     job=monitoring_job,
     cron_schedule="0 5 * * *",
-    default_status=DefaultScheduleStatus.STOPPED,
+    default_status=DefaultScheduleStatus.RUNNING,
     description="Daily re-score and re-check of the segments.",
 )
