@@ -98,8 +98,10 @@ def check_blast_radius(
 ) -> None:
     """Raise BlastRadiusExceeded when the run would touch too much of what we own.
 
-    Retries of rows that failed in an earlier run do not count: they were planned (and passed
-    the guard) then, and a destination outage must not need an override to recover from.
+    Only real changes count. `pending` are keys that need no new approval: retries of rows that
+    failed or were left unsettled by an interrupted earlier run (planned, and past the guard,
+    then: an outage or a kill must not need an override to recover from) and read-back repairs
+    (rows restored to what we already wrote).
     """
     writes = ops[(ops["operation"] != "skip") & ~ops["_key"].isin(pending)]
     if owned == 0 or options.allow_large_changes or len(writes) == 0:

@@ -1,0 +1,104 @@
+"""Read-back: what the destination holds of our rows, against what we believe we wrote.
+
+A sync plans against the destination's own rows (read back), not against the sync state alone:
+a lost or stale state, an interrupted run or a respelled URL then never turns into a wave of
+spurious changes, and a row we own but no longer want is deleted whatever the state says. The
+sync state is what we believe we wrote; where the destination differs from it (a row lost, or
+edited by someone else) the row is re-sent, at most `max_resend` of them per run.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ml_assets.activation.plan import keyed
+from ml_assets.activation.syncs import SyncSpec
+
+STATE_COLUMNS = ["key", "payload_hash", "payload"]
+
+NUL_REASON = "a value contains a NUL character, which the destination cannot store"
+RESEND_LIMIT_REASON = "re-send limit of this run reached: re-sent by a later run"
+
+
+def _as_state(rows: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"key": rows["_key"], "payload_hash": rows["_hash"], "payload": rows["_payload"]}
+    )
+
+
+def destination_state(
+    spec: SyncSpec,
+    held: pd.DataFrame,
+    desired: pd.DataFrame,
+    believed: pd.DataFrame,
+    foreign: set[str],
+    overwrite_nulls: bool = False,
+) -> pd.DataFrame:
+    """key, payload_hash, payload of what the destination holds: the base the plan diffs against.
+
+    held: our rows read back (spec.columns); desired: keyed() rows; believed: the sync state;
+    foreign: keys of rows another writer holds, for which our belief is all we know (we never
+    touch them, so they must not look missing on every run). An update-only sync that never lets
+    a null overwrite a field counts a populated field where it wants null as in agreement.
+    """
+    if held.empty:
+        actual = pd.DataFrame(columns=STATE_COLUMNS)
+    else:
+        rows = keyed(spec, held)
+        if spec.mode == "update_only" and not overwrite_nulls and len(desired):
+            wanted = desired.set_index("_key")
+            known = rows["_key"].isin(wanted.index)
+            for column in spec.hash_columns:
+                if column in spec.key_columns:
+                    continue
+                want_null = known & rows["_key"].map(wanted[column]).isna()
+                if want_null.any():
+                    held = held.copy()
+                    held.loc[want_null.to_numpy(), column] = None
+            rows = keyed(spec, held)
+        actual = _as_state(rows)
+    taken = believed[believed["key"].isin(foreign) & ~believed["key"].isin(set(actual["key"]))]
+    if taken.empty:
+        return actual.reset_index(drop=True)
+    return pd.concat([actual, taken[STATE_COLUMNS]], ignore_index=True)
+
+
+def drift(believed: pd.DataFrame, actual: pd.DataFrame) -> dict[str, int]:
+    """Rows we believe we wrote that the destination lost (missing) or holds otherwise (edited)."""
+    held = dict(zip(actual["key"], actual["payload_hash"], strict=True))
+    seen = believed["key"].map(held)
+    return {
+        "rows_missing": int(seen.isna().sum()),
+        "rows_edited": int((seen.notna() & (seen != believed["payload_hash"])).sum()),
+    }
+
+
+def repairs(ops: pd.DataFrame, believed: pd.DataFrame) -> pd.Series:
+    """Writes that only restore what we believe we wrote: the destination lost or changed it."""
+    last = dict(zip(believed["key"], believed["payload_hash"], strict=True))
+    writes = ops["operation"].isin(["insert", "update"])
+    return writes & ops["_key"].map(last).eq(ops["_hash"])
+
+
+def skip(ops: pd.DataFrame, mask: pd.Series, reason: str) -> pd.DataFrame:
+    """The ops with the masked ones turned into skips, with the reason recorded in `_reason`."""
+    ops = ops if "_reason" in ops.columns else ops.assign(_reason=None)
+    ops.loc[mask, "operation"] = "skip"
+    ops.loc[mask, "_reason"] = reason
+    return ops
+
+
+def unsendable(spec: SyncSpec, ops: pd.DataFrame) -> pd.Series:
+    """Ops carrying a NUL character: PostgreSQL text cannot hold one, and no address has one."""
+    bad = pd.Series(False, index=ops.index)
+    for column in spec.columns:
+        values = ops[column]
+        if values.dtype == object:
+            bad |= values.map(lambda v: isinstance(v, str) and "\x00" in v).astype(bool)
+    return bad & (ops["operation"] != "skip")
+
+
+def limit_repairs(ops: pd.DataFrame, repair: pd.Series, limit: int) -> tuple[pd.DataFrame, int]:
+    """Keep at most `limit` repairs in this run; the rest wait. Returns the ops and how many."""
+    over = repair & (repair.cumsum() > max(limit, 0))
+    return skip(ops, over, RESEND_LIMIT_REASON), int(over.sum())
