@@ -1,7 +1,8 @@
 """The blocking `governance_policy` check on customer_attributes: the policy matches the dbt
-catalog meta and allows no protected attribute. It also decides, once per run, which attributes the feature matrix must leave out
-(proxies of protected attributes, unclassified custom attributes, ...) and persists that decision
-for the segment model downstream. The logic lives in ml_assets.governance.
+catalog meta and allows no protected attribute. It also decides, once per run, which attributes
+the feature matrix must leave out (proxies of protected attributes, unclassified custom
+attributes, ...) and persists that decision for the segment model downstream. The logic lives in
+ml_assets.governance.
 """
 
 from dagster import (
