@@ -93,8 +93,8 @@ def unsendable(spec: SyncSpec, ops: pd.DataFrame) -> pd.Series:
     bad = pd.Series(False, index=ops.index)
     for column in spec.columns:
         values = ops[column]
-        if values.dtype == object:
-            bad |= values.map(lambda v: isinstance(v, str) and "\x00" in v).astype(bool)
+        if values.dtype == object:  # vectorised: one C-speed scan per column
+            bad |= values.astype(str).str.contains("\x00", regex=False).to_numpy()
     return bad & (ops["operation"] != "skip")
 
 

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from ml_assets.activation import NUL_REASON, SYNCS, Inputs, SyncOptions
+from orchestration.defs.activation import assets as activation_assets_module
 from orchestration.defs.activation.assets import activation_assets
 from orchestration.defs.resources import DestinationResource, WarehouseResource
 from orchestration.io import activation, warehouse
@@ -292,3 +293,28 @@ def test_credentials_in_urls_appear_nowhere(wh: Path, crm: str) -> None:
         assert secret not in stored
         assert secret not in logged
         assert all(secret not in text for text in metadata)
+
+
+@pytest.mark.filterwarnings("ignore:Query string argument")
+def test_an_error_carrying_the_url_is_reraised_without_its_credentials(
+    wh: Path, crm: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = with_credentials(crm)
+
+    def unreachable(*args, **kwargs):
+        raise ValueError(f"cannot reach {url}")  # as some drivers word it
+
+    monkeypatch.setattr(activation_assets_module, "run_sync", unreachable)
+    resources = {
+        "warehouse": WarehouseResource(path=str(wh)),
+        "destinations": DestinationResource(crm_url=url, marketing_url=url),
+    }
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        [activation_assets[1]], resources=resources, instance=instance, raise_on_error=False
+    )
+    assert not result.success
+    records = instance.get_records_for_run(result.run_id).records
+    logged = "\n".join(str(record.event_log_entry) for record in records)
+    assert "cannot reach" in logged
+    assert all(secret not in logged for secret in SECRETS)
