@@ -26,6 +26,43 @@ def _as_state(rows: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def held_state(
+    spec: SyncSpec, held: pd.DataFrame, desired: pd.DataFrame, overwrite_nulls: bool = False
+) -> pd.DataFrame:
+    """key, payload_hash, payload of our rows as the destination holds them (read back).
+
+    held: spec.columns; desired: keyed() rows. An update-only sync that never lets a null
+    overwrite a field counts a populated field where it wants null as in agreement.
+    """
+    if held.empty:
+        return pd.DataFrame(columns=STATE_COLUMNS)
+    rows = keyed(spec, held)
+    if spec.mode == "update_only" and not overwrite_nulls and len(desired):
+        wanted = desired.set_index("_key")
+        known = rows["_key"].isin(wanted.index)
+        held = held.reset_index(drop=True).copy()
+        for column in spec.hash_columns:
+            if column not in spec.key_columns:
+                want_null = (known & rows["_key"].map(wanted[column]).isna()).to_numpy()
+                held.loc[want_null, column] = None
+        rows = keyed(spec, held)
+    return _as_state(rows).reset_index(drop=True)
+
+
+def plan_base(
+    spec: SyncSpec, held: pd.DataFrame, believed: pd.DataFrame, foreign: set[str]
+) -> pd.DataFrame:
+    """What the plan diffs against: the rows the destination holds (held_state), plus, from our
+    belief (the sync state), rows we must not write again though the destination lacks them:
+    keys another writer holds (we never touch them, so they must not look missing on every run)
+    and, for a create-only sync, what we created once (a task the CSM closed stays closed)."""
+    keep = believed["key"].isin(foreign) | (spec.mode == "create_only")
+    extra = believed[keep & ~believed["key"].isin(set(held["key"]))]
+    if extra.empty:
+        return held
+    return pd.concat([held, extra[STATE_COLUMNS]], ignore_index=True)
+
+
 def destination_state(
     spec: SyncSpec,
     held: pd.DataFrame,
@@ -34,37 +71,18 @@ def destination_state(
     foreign: set[str],
     overwrite_nulls: bool = False,
 ) -> pd.DataFrame:
-    """key, payload_hash, payload of what the destination holds: the base the plan diffs against.
+    """plan_base over held_state: the read-back rows `held` (spec.columns) as the plan's base."""
+    return plan_base(spec, held_state(spec, held, desired, overwrite_nulls), believed, foreign)
 
-    held: our rows read back (spec.columns); desired: keyed() rows; believed: the sync state;
-    foreign: keys of rows another writer holds, for which our belief is all we know (we never
-    touch them, so they must not look missing on every run). An update-only sync that never lets
-    a null overwrite a field counts a populated field where it wants null as in agreement.
+
+def drift(
+    believed: pd.DataFrame, actual: pd.DataFrame, foreign: set[str] = frozenset()
+) -> dict[str, int]:
+    """Rows we believe we wrote that the destination lost (missing) or holds otherwise (edited).
+
+    actual: held_state (what the destination holds); keys another writer holds are not ours.
     """
-    if held.empty:
-        actual = pd.DataFrame(columns=STATE_COLUMNS)
-    else:
-        rows = keyed(spec, held)
-        if spec.mode == "update_only" and not overwrite_nulls and len(desired):
-            wanted = desired.set_index("_key")
-            known = rows["_key"].isin(wanted.index)
-            for column in spec.hash_columns:
-                if column in spec.key_columns:
-                    continue
-                want_null = known & rows["_key"].map(wanted[column]).isna()
-                if want_null.any():
-                    held = held.copy()
-                    held.loc[want_null.to_numpy(), column] = None
-            rows = keyed(spec, held)
-        actual = _as_state(rows)
-    taken = believed[believed["key"].isin(foreign) & ~believed["key"].isin(set(actual["key"]))]
-    if taken.empty:
-        return actual.reset_index(drop=True)
-    return pd.concat([actual, taken[STATE_COLUMNS]], ignore_index=True)
-
-
-def drift(believed: pd.DataFrame, actual: pd.DataFrame) -> dict[str, int]:
-    """Rows we believe we wrote that the destination lost (missing) or holds otherwise (edited)."""
+    believed = believed[~believed["key"].isin(foreign)]
     held = dict(zip(actual["key"], actual["payload_hash"], strict=True))
     seen = believed["key"].map(held)
     return {

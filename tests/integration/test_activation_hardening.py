@@ -318,3 +318,25 @@ def test_an_error_carrying_the_url_is_reraised_without_its_credentials(
     logged = "\n".join(str(record.event_log_entry) for record in records)
     assert "cannot reach" in logged
     assert all(secret not in logged for secret in SECRETS)
+
+
+@pytest.mark.filterwarnings("ignore:Query string argument")
+def test_state_keyed_by_an_older_versions_url_moves_to_the_destination_id(
+    wh: Path, crm: str
+) -> None:
+    sync(wh, crm, "marketing_audiences")
+    legacy = sa.engine.make_url(crm).set(query={"password": "old-s3cret"})
+    with warehouse.connect(wh) as con:  # as older versions keyed it: the URL, query in clear
+        for table in ("sync_state", "sync_ledger"):
+            con.execute(
+                f"update activation.{table} set target = ?",
+                [legacy.render_as_string(hide_password=True)],
+            )
+    engine = engine_for(legacy.render_as_string(hide_password=False))
+    try:
+        with warehouse.connect(wh) as con:
+            result = activation.run_sync("marketing_audiences", con, engine)
+    finally:
+        engine.dispose()
+    assert result.rows_written == 0 and result.readback["rows_missing"] == 0
+    assert "old-s3cret" not in warehouse_text(wh)

@@ -40,6 +40,20 @@ def target_of(engine: Engine, create: bool = True) -> str:
     return f"destination:{identity}" if identity else destinations.normalised_url(engine.url)
 
 
+def rekey_legacy_target(con: duckdb.DuckDBPyConnection, engine: Engine, target: str) -> None:
+    """State and ledger rows that older versions keyed by the URL (password hidden, but query
+    options such as ?password= in plain text) move to the destination's id."""
+    legacy = engine.url.render_as_string(hide_password=True)
+    for table in (SYNC_STATE, SYNC_LEDGER):
+        try:
+            con.execute(
+                f"update {table.sql} set target = $target where target = $legacy",
+                {"target": target, "legacy": legacy},
+            )
+        except duckdb.CatalogException:  # no table yet
+            pass
+
+
 # Rows recorded before `target` existed have none; they count as the current target's, so an
 # upgrade does not resend (and trip the blast-radius guard on) everything already synced.
 _SAME_TARGET = "coalesce(target, $target) = $target"

@@ -30,13 +30,14 @@ from ml_assets.activation import (
     SyncResult,
     SyncSpec,
     check_blast_radius,
-    destination_state,
     drift,
+    held_state,
     keyed,
     limit_repairs,
     operation_counts,
     operation_preview,
     plan,
+    plan_base,
     repairs,
     skip,
     unsendable,
@@ -77,13 +78,16 @@ def run_sync(
     started = time.perf_counter()
     state.upgrade_warehouse_tables(con)
     target = state.target_of(engine, create=not options.dry_run)
+    if not options.dry_run:
+        state.rekey_legacy_target(con, engine, target)
     desired = keyed(spec, DESIRED_BUILDERS[name](inputs or read_inputs(con)))
     believed = state.read_state(con, name, target)
     held, foreign = writer.read_back(engine, spec)
-    actual = destination_state(spec, held, desired, believed, foreign, options.overwrite_nulls)
+    holds = held_state(spec, held, desired, options.overwrite_nulls)
+    actual = plan_base(spec, holds, believed, foreign)
     ops = plan(spec, desired, actual).assign(_reason=None)
     if spec.mode == "update_only" and len(ops):
-        ops = _skip_unknown_accounts(engine, spec, ops, set(actual["key"]))
+        ops = _skip_unknown_accounts(engine, spec, ops, set(holds["key"]))
     ops = skip(ops, unsendable(spec, ops), NUL_REASON)
     repair = repairs(ops, believed)
     ops, deferred = limit_repairs(ops, repair, options.max_resend)
@@ -96,7 +100,7 @@ def run_sync(
         unchanged=len(desired) - int((ops["operation"] != "delete").sum()),
         owned_rows=len(held),
         readback={
-            **drift(believed, actual),
+            **drift(believed, holds, foreign),
             "rows_resent": int(repair.sum()),
             "rows_deferred": deferred,
         },
