@@ -340,3 +340,11 @@ def test_state_keyed_by_an_older_versions_url_moves_to_the_destination_id(
         engine.dispose()
     assert result.rows_written == 0 and result.readback["rows_missing"] == 0
     assert "old-s3cret" not in warehouse_text(wh)
+
+
+def test_a_task_the_csm_deleted_is_not_created_again(wh: Path, crm: str) -> None:
+    sync(wh, crm, "csm_tasks")
+    execute(crm, "delete from csm_tasks where idempotency_key = 'c00:seg_01:v1'")
+    result = sync(wh, crm, "csm_tasks")
+    assert result.rows_written == 0 and result.readback["rows_missing"] == 1
+    assert query(crm, "select count(*) from csm_tasks") == [(6,)]
