@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ml_assets.activation.plan import keyed
+from ml_assets.activation.plan import keyed, row_keys
 from ml_assets.activation.syncs import SyncSpec
 
 STATE_COLUMNS = ["key", "payload_hash", "payload"]
@@ -36,17 +36,18 @@ def held_state(
     """
     if held.empty:
         return pd.DataFrame(columns=STATE_COLUMNS)
-    rows = keyed(spec, held)
+    held = held.reset_index(drop=True)
     if spec.mode == "update_only" and not overwrite_nulls and len(desired):
-        wanted = desired.set_index("_key")
-        known = rows["_key"].isin(wanted.index)
-        held = held.reset_index(drop=True).copy()
-        for column in spec.hash_columns:
-            if column not in spec.key_columns:
-                want_null = (known & rows["_key"].map(wanted[column]).isna()).to_numpy()
-                held.loc[want_null, column] = None
-        rows = keyed(spec, held)
-    return _as_state(rows).reset_index(drop=True)
+        fields = [c for c in spec.hash_columns if c not in spec.key_columns]
+        wanted = desired.set_index("_key")[fields]
+        keys = row_keys(spec, held).to_numpy()
+        known = pd.Index(keys).isin(wanted.index)
+        aligned = wanted.reindex(keys)  # one lookup for every field
+        held = held.copy()
+        for column in fields:
+            held.loc[known & aligned[column].isna().to_numpy(), column] = None
+    # Only a mirror needs the payload of what it holds: to delete rows it no longer wants.
+    return _as_state(keyed(spec, held, payload=spec.mode == "mirror")).reset_index(drop=True)
 
 
 def plan_base(
