@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ml_assets.activation import SyncSpec
@@ -34,9 +35,12 @@ def target_of(engine: Engine, create: bool = True) -> str:
     The id stored in the destination (created on first use unless `create` is false, as in a
     dry run); without one, the URL normalised to the database it names, without credentials.
     """
-    identity = (
-        destinations.ensure_identity(engine) if create else destinations.read_identity(engine)
-    )
+    try:
+        identity = (
+            destinations.ensure_identity(engine) if create else destinations.read_identity(engine)
+        )
+    except sa.exc.ProgrammingError:  # e.g. a user that may not create tables: the fallback
+        identity = None
     return f"destination:{identity}" if identity else destinations.normalised_url(engine.url)
 
 
