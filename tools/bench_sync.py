@@ -77,7 +77,7 @@ def benchmark(url: str, n_customers: int = 100_000, changed_share: float = 0.01)
     with engine.begin() as conn:
         conn.execute(destinations.crm_accounts.insert(), accounts)
     options = SyncOptions(batch_size=5000)
-    report: dict[str, Any] = {"url": engine.url.render_as_string(), "customers": n_customers}
+    report: dict[str, Any] = {"url": destinations.redact_url(url), "customers": n_customers}
     with tempfile.TemporaryDirectory() as tmp, warehouse.connect(Path(tmp) / "bench.duckdb") as con:
         for phase in ("first", "incremental"):
             if phase == "incremental":

@@ -13,7 +13,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ml_assets.governance import marketing_consented
+from ml_assets.governance.consent import (
+    marketing_consented,
+    marketing_consented_addresses,
+    normalise_email,
+)
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,10 @@ class Inputs:
     profiles: pd.DataFrame  # segmentation.segment_profiles
     # The latest run of monitoring.segment_membership_history; None before any run is recorded.
     published: pd.DataFrame | None = None
+    # staging.stg_consent__events (email, purpose, granted, recorded_at): marketing consent is
+    # per address. The warehouse reader always supplies it; None (hand-built inputs, the bench)
+    # falls back to the customer's has_marketing_consent flag.
+    consent_events: pd.DataFrame | None = None
 
 
 def assignments(inputs: Inputs) -> pd.DataFrame:
@@ -96,17 +104,26 @@ def desired_crm_fields(inputs: Inputs) -> pd.DataFrame:
 
 
 def desired_audiences(inputs: Inputs) -> pd.DataFrame:
-    """Audience members: customers with marketing consent and an email, one audience per segment."""
-    frame = marketing_consented(_with_profiles(inputs))  # null consent is no consent
-    frame = frame[frame["primary_email"].notna()]
+    """Audience members, one audience per segment: the customer's primary email, when that
+    address's own latest marketing decision is a grant.
+
+    A grant on another address of the same customer (a colleague's) does not make the primary
+    email reachable, and no other address is sent instead: the customer is left out.
+    """
+    frame = _with_profiles(inputs)
+    frame = frame.assign(email=normalise_email(frame["primary_email"]))
+    frame = frame[frame["email"].notna()]
+    if inputs.consent_events is None:
+        frame = marketing_consented(frame)  # null consent is no consent
+    else:
+        frame = frame[frame["email"].isin(marketing_consented_addresses(inputs.consent_events))]
     members = pd.DataFrame(
         {
             "audience": _label(frame),
-            "email": frame["primary_email"].astype(str).str.strip().str.lower(),
+            "email": frame["email"].astype(str),
             "customer_key": frame["customer_key"].astype(str),
         }
     )
-    members = members[members["email"] != ""]
     return members.sort_values(["audience", "email", "customer_key"]).drop_duplicates(
         ["audience", "email"]
     )

@@ -42,18 +42,24 @@ def _json_lines(frame: pd.DataFrame) -> list[str]:
     return frame.to_json(orient="records", lines=True).rstrip("\n").split("\n")
 
 
-def keyed(spec: SyncSpec, desired: pd.DataFrame) -> pd.DataFrame:
-    """The desired rows with `_key` (text key), `_hash` (of the hash columns), `_payload` (JSON)."""
-    typed = desired[list(spec.columns)].reset_index(drop=True)
-    frame = _plain(typed)
+def row_keys(spec: SyncSpec, frame: pd.DataFrame) -> pd.Series:
+    """The text key of each row: its key columns joined by |."""
     key = frame[spec.key_columns[0]].astype(str)
     for column in spec.key_columns[1:]:
         key = key + "|" + frame[column].astype(str)
-    frame["_key"] = key
+    return key
+
+
+def keyed(spec: SyncSpec, desired: pd.DataFrame, payload: bool = True) -> pd.DataFrame:
+    """The desired rows with `_key` (text key), `_hash` (of the hash columns), `_payload` (JSON;
+    None without `payload`, when only the comparison is needed)."""
+    typed = desired[list(spec.columns)].reset_index(drop=True)
+    frame = _plain(typed)
+    frame["_key"] = row_keys(spec, frame)
     # JSON from the typed frame (vectorised) rather than from the Python objects.
     hashed = _json_lines(typed[list(spec.hash_columns)])
     frame["_hash"] = [hashlib.sha1(text.encode()).hexdigest() for text in hashed]
-    frame["_payload"] = _json_lines(typed)
+    frame["_payload"] = _json_lines(typed) if payload else None
     return frame.drop_duplicates("_key")
 
 
@@ -98,8 +104,10 @@ def check_blast_radius(
 ) -> None:
     """Raise BlastRadiusExceeded when the run would touch too much of what we own.
 
-    Retries of rows that failed in an earlier run do not count: they were planned (and passed
-    the guard) then, and a destination outage must not need an override to recover from.
+    Only real changes count. `pending` are keys that need no new approval: retries of rows that
+    failed or were left unsettled by an interrupted earlier run (planned, and past the guard,
+    then: an outage or a kill must not need an override to recover from) and read-back repairs
+    (rows restored to what we already wrote).
     """
     writes = ops[(ops["operation"] != "skip") & ~ops["_key"].isin(pending)]
     if owned == 0 or options.allow_large_changes or len(writes) == 0:

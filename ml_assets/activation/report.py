@@ -23,6 +23,9 @@ class SyncResult:
     elapsed_seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
     blocked_reason: str | None = None  # dry run: why a real run would stop (blast radius)
+    # Read-back: rows we believe we wrote that the destination no longer holds (missing) or
+    # holds with other values (edited), and how many of those this run re-sent or deferred.
+    readback: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows_written(self) -> int:

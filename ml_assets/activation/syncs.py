@@ -26,6 +26,8 @@ class SyncOptions:
     retries: int = 2  # extra attempts per failed batch
     backoff_seconds: float = 0.2  # first retry delay, doubled on each further retry
     overwrite_nulls: bool = False  # CRM: let a null replace a populated field
+    # Read-back repairs per run: rows we wrote that the destination lost or someone else edited.
+    max_resend: int = 1000
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,10 @@
 """Consent masks: analytics consent gates who is clustered, marketing consent what is sent.
 
 Only an explicit grant counts; a customer without a consent record has not consented.
+Analytics consent is a customer's (dim_customers: the primary email's latest decision, else the
+latest among the customer's other emails). Marketing consent belongs to an address: marketing
+goes only to an address whose own latest marketing decision is a grant
+(`marketing_consented_addresses`), never to one that rides on a colleague's grant.
 """
 
 from __future__ import annotations
@@ -57,3 +61,29 @@ def marketing_consented(
         flags = _consent_flags(dim_customers, "has_marketing_consent")
         granted = frame["customer_key"].map(flags).eq(True)
     return frame.loc[granted.astype(bool)]
+
+
+def normalise_email(emails: pd.Series) -> pd.Series:
+    """Trimmed, lower case, empty as missing: the normalisation of the dbt staging models."""
+    text = emails.astype("string").str.strip().str.lower()
+    return text.mask(text == "")
+
+
+def marketing_consented_addresses(consent_events: pd.DataFrame) -> set[str]:
+    """Normalised emails whose own latest marketing decision is a grant.
+
+    consent_events: email, purpose, granted, recorded_at (staging.stg_consent__events). The latest
+    decision per address wins; on a tie the revocation wins (as in dim_customers).
+    """
+    if consent_events.empty:
+        return set()
+    events = consent_events.assign(
+        email=normalise_email(consent_events["email"]),
+        purpose=consent_events["purpose"].astype("string").str.strip().str.lower(),
+        granted=consent_events["granted"].map(_granted).astype(bool),
+        recorded_at=pd.to_datetime(consent_events["recorded_at"], utc=True),
+    )
+    events = events[(events["purpose"] == "marketing") & events["email"].notna()]
+    latest = events.sort_values(["recorded_at", "granted"], ascending=[True, False], kind="stable")
+    latest = latest.drop_duplicates("email", keep="last")
+    return set(latest.loc[latest["granted"], "email"].astype(str))

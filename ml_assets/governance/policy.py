@@ -3,6 +3,11 @@
 The policy (`config/governance_policy.yaml`, read by the I/O layer) mirrors the dbt catalog meta
 of `customer_attributes`; a disagreement is an error, not a warning. `parse_policy` takes the
 parsed mapping: nothing here opens a file.
+
+Protected characteristics are protected by the code, not only by the file: the built-in terms
+below always apply, and a policy file's `protected_attributes` may add terms, never remove them.
+A policy that classifies a protected attribute as `allowed` is contradictory: the blocking check
+fails naming it (`allowed_protected_attributes`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,34 @@ import pandas as pd
 POLICY_VALUES = ("allowed", "sensitive", "prohibited")
 _STRICTNESS = {value: rank for rank, value in enumerate(POLICY_VALUES)}
 CUSTOM_DATA_TYPES = ("numeric", "categorical")
+
+# Protected characteristics (equality law's usual list and the GDPR's special categories). Whole
+# words of an attribute name, so `age` matches `primary_contact_age_band` but not `usage_trend`.
+BUILTIN_PROTECTED_TERMS = (
+    "gender",
+    "sex",
+    "age",
+    "age_band",
+    "birth",
+    "birthdate",
+    "date_of_birth",
+    "dob",
+    "ethnicity",
+    "ethnic",
+    "race",
+    "religion",
+    "religious",
+    "disability",
+    "disabled",
+    "pregnancy",
+    "marital_status",
+    "sexual_orientation",
+    "nationality",
+    "citizenship",
+    "political",
+    "union_membership",
+    "health",
+)
 
 
 class PolicyError(ValueError):
@@ -171,13 +204,10 @@ def parse_policy(raw: Any, source: str = "governance policy") -> GovernancePolic
             continue
         custom[str(name)] = CustomAttributePolicy(entry["policy"], data_type, entry.get("note", ""))
 
-    terms = raw.get("protected_attributes")
-    if (
-        not isinstance(terms, list)
-        or not terms
-        or not all(isinstance(t, str) and t.strip() for t in terms)
-    ):
-        errors.append("'protected_attributes' must be a non-empty list of names")
+    # Terms the file adds to the built-in ones (leaving one out of the file does not remove it).
+    terms = raw.get("protected_attributes") or []
+    if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
+        errors.append("'protected_attributes' must be a list of names")
         terms = []
 
     proxy = raw.get("proxy_detection") or {}
@@ -215,7 +245,9 @@ def parse_policy(raw: Any, source: str = "governance policy") -> GovernancePolic
     return GovernancePolicy(
         attributes=attributes,
         custom_attributes=custom,
-        protected_terms=tuple(t.strip().lower() for t in terms),
+        protected_terms=tuple(
+            dict.fromkeys([*BUILTIN_PROTECTED_TERMS, *(t.strip().lower() for t in terms)])
+        ),
         max_abs_correlation=float(thresholds["max_abs_correlation"]),
         max_cramers_v=float(thresholds["max_cramers_v"]),
         min_observations=min_obs,
@@ -270,6 +302,17 @@ def protected_overrides(
             if policy.is_protected(n) and declared.get(n, "prohibited") != "prohibited"
         }
     )
+
+
+def allowed_protected_attributes(
+    policy: GovernancePolicy, catalog: pd.DataFrame, custom_names: Iterable[str] = ()
+) -> list[str]:
+    """Protected attributes the policy file classifies as `allowed`: a contradiction that fails
+    the blocking governance check (protected attributes are prohibited whatever the file says;
+    `sensitive` ones are only reported, as `protected_overrides`)."""
+    names = set(catalog["attribute_name"]) | set(custom_names) | set(policy.custom_attributes)
+    declared = {**policy.attributes, **{n: c.policy for n, c in policy.custom_attributes.items()}}
+    return sorted(n for n in names if policy.is_protected(n) and declared.get(n) == "allowed")
 
 
 def effective_attribute_policies(catalog: pd.DataFrame, policy: GovernancePolicy) -> dict[str, str]:

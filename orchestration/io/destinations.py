@@ -7,12 +7,22 @@ has its accounts and tasks tables: `ensure_tables` only creates tables that are 
 alters existing ones, so pointing it at a real database needs tables with (at least) these
 columns and the unique keys the upserts rely on (`crm_accounts.account_id`,
 `audience_members (audience, email)`, `csm_tasks.idempotency_key`).
+
+Each destination stores its own identity (`segmentation_platform_destination`, a generated id
+created on the first sync), so the sync state follows the database, not the spelling of its URL.
+Credentials in URLs never leave this module unredacted: `redact_url` is what gets persisted or
+printed, and `scrub` removes them from error text.
 """
 
 from __future__ import annotations
 
+import re
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import quote, quote_plus
+
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
 
 from orchestration.io import settings
 
@@ -62,6 +72,16 @@ audience_members = sa.Table(
     sa.Column("customer_key", sa.String(64)),
     sa.Column("written_by", sa.String(64), nullable=False),
     sa.Column("added_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
+)
+
+identity_metadata = sa.MetaData()
+
+# One row: the id this system gave the destination database on its first sync.
+destination_identity = sa.Table(
+    "segmentation_platform_destination",
+    identity_metadata,
+    sa.Column("destination_id", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True)),
 )
 
 # Every destination table by name, as the syncs name their targets.
@@ -136,3 +156,81 @@ def dialect_kind(url: str) -> str:
 def uses_embedded_crm(configured_url: str | None) -> bool:
     """True when no CRM was configured and the demo's SQLite file stands in for one."""
     return not configured_url and not settings.crm_database_url()
+
+
+# ---------------------------------------------------------------------------------------------
+# Credentials and identity
+
+REDACTED = "***"
+_SECRET_KEY = re.compile(r"pass|secret|token|key", re.IGNORECASE)
+
+
+def _url(url: str | URL) -> URL:
+    return url if isinstance(url, URL) else sa.engine.make_url(url)
+
+
+def _secrets(url: URL) -> list[str]:
+    """The password and the values of query keys that name a secret (password, sslpassword...)."""
+    values = [url.password] if url.password else []
+    for key, value in url.query.items():
+        if _SECRET_KEY.search(key):
+            values.extend([value] if isinstance(value, str) else list(value))
+    return [str(v) for v in values if v]
+
+
+def redact_url(url: str | URL) -> str:
+    """The URL with its password and secret query values replaced by ***: safe to store or print."""
+    parsed = _url(url)
+    query = {
+        key: (REDACTED if _SECRET_KEY.search(key) else value) for key, value in parsed.query.items()
+    }
+    parsed = parsed.set(password=REDACTED if parsed.password else None, query=query)
+    return parsed.render_as_string(hide_password=False).replace(quote(REDACTED), REDACTED)
+
+
+def scrub(text: str, url: str | URL) -> str:
+    """The text with every credential of the URL (as given, or URL-quoted) replaced by ***."""
+    for secret in sorted(_secrets(_url(url)), key=len, reverse=True):
+        for spelling in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            text = text.replace(spelling, REDACTED)
+    return text
+
+
+def normalised_url(url: str | URL) -> str:
+    """The database a URL names, without driver, credentials or options: the state key fallback.
+
+    localhost and 127.0.0.1 are one host, and a missing port is the backend's default.
+    """
+    parsed = _url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return f"sqlite:///{parsed.database or ''}"
+    host = (parsed.host or "localhost").lower()
+    host = "localhost" if host in ("127.0.0.1", "::1") else host
+    port = parsed.port or {"postgresql": 5432, "mysql": 3306}.get(backend, "")
+    return f"{backend}://{host}:{port}/{parsed.database or ''}"
+
+
+def read_identity(engine: Engine) -> str | None:
+    """The id the destination stores for itself, None before the first sync."""
+    if not sa.inspect(engine).has_table(destination_identity.name):
+        return None
+    with engine.connect() as conn:
+        return conn.execute(sa.select(destination_identity.c.destination_id)).scalars().first()
+
+
+def ensure_identity(engine: Engine) -> str:
+    """The destination's id, generated and stored on first use."""
+    known = read_identity(engine)
+    if known:
+        return known
+    ensure_tables(engine, identity_metadata)
+    with engine.begin() as conn:
+        known = conn.execute(sa.select(destination_identity.c.destination_id)).scalars().first()
+        if known:  # another run got there first
+            return known
+        new = uuid.uuid4().hex
+        conn.execute(
+            destination_identity.insert(), {"destination_id": new, "created_at": datetime.now(UTC)}
+        )
+        return new

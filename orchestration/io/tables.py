@@ -40,6 +40,8 @@ LOAD_LEDGER = Table(RAW_SCHEMA, "_load_ledger")
 
 # staging (dbt): the CRM accounts seed the embedded demo CRM
 STAGED_CRM_ACCOUNTS = Table("staging", "stg_crm__accounts")
+# staging (dbt): consent decisions per normalised email and purpose (marketing consent per address)
+STAGED_CONSENT_EVENTS = Table("staging", "stg_consent__events")
 
 # marts (dbt)
 REFERENCE_PERIOD = Table("marts", "reference_period")

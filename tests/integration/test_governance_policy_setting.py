@@ -2,9 +2,10 @@
 same configured policy file, and proxy detection runs once in a run that holds both.
 
 The data is the segmentation tests' synthetic customers; the configured policy mirrors their
-catalog but also protects `tenure`, so the check passes only on the configured file (the shipped
+catalog but also protects `tenure`, so the check reads only the configured file (the shipped
 config/governance_policy.yaml disagrees with this catalog) and `tenure_days` is excluded as a
-protected attribute in both the check's and the model's metadata.
+protected attribute in both the check's and the model's metadata. Classified `allowed` it fails
+the check (a policy may not allow a protected attribute); classified prohibited it passes.
 """
 
 from __future__ import annotations
@@ -63,15 +64,25 @@ def project(tmp_path, monkeypatch) -> dict[str, Path]:
                 }
             ),
         )
-    catalog = data["catalog"]
+    monkeypatch.setattr(settings, "DBT_PROJECT_DIR", tmp_path / "dbt")
+    policy = tmp_path / "elsewhere" / "policy.yaml"
+    policy.parent.mkdir()
+    write_catalog_and_policy(data["catalog"], tmp_path / "dbt", policy)
+    return {
+        "warehouse": warehouse,
+        "policy": policy,
+        "models": tmp_path / "models",
+        "catalog": data["catalog"],
+    }
+
+
+def write_catalog_and_policy(catalog: pd.DataFrame, dbt_dir: Path, policy: Path) -> None:
+    """The dbt manifest of the catalog, and a policy mirroring it that also protects `tenure`."""
     meta = {
         row["attribute_name"]: {field: row[field] for field in CATALOG_FIELDS}
         for row in catalog.to_dict("records")
     }
-    write_manifest(tmp_path / "dbt" / "target" / "manifest.json", meta)
-    monkeypatch.setattr(settings, "DBT_PROJECT_DIR", tmp_path / "dbt")
-    policy = tmp_path / "elsewhere" / "policy.yaml"
-    policy.parent.mkdir()
+    write_manifest(dbt_dir / "target" / "manifest.json", meta)
     policy.write_text(
         yaml.safe_dump(
             {
@@ -83,7 +94,15 @@ def project(tmp_path, monkeypatch) -> dict[str, Path]:
             }
         )
     )
-    return {"warehouse": warehouse, "policy": policy, "models": tmp_path / "models"}
+
+
+@pytest.fixture
+def consistent_project(project: dict[str, Path]) -> dict[str, Path]:
+    """The project with tenure_days classified prohibited, as a protected attribute must be."""
+    catalog = project["catalog"].copy()
+    catalog.loc[catalog["attribute_name"] == "tenure_days", "segmentation_policy"] = "prohibited"
+    write_catalog_and_policy(catalog, settings.DBT_PROJECT_DIR, project["policy"])
+    return project
 
 
 @pytest.fixture
@@ -126,7 +145,10 @@ def test_the_shipped_policy_disagrees_with_this_catalog(project):
     assert load_policy().attributes != load_policy(project["policy"]).attributes
 
 
-def test_check_and_model_read_the_configured_policy_and_detect_proxies_once(project, proxy_runs):
+def test_check_and_model_read_the_configured_policy_and_detect_proxies_once(
+    consistent_project, proxy_runs
+):
+    project = consistent_project
     result = run(project, [customer_attributes_standin, governance_policy, segment_model])
     assert result.success
     [evaluation] = result.get_asset_check_evaluations()
@@ -134,9 +156,28 @@ def test_check_and_model_read_the_configured_policy_and_detect_proxies_once(proj
     metadata = {k: v.value for k, v in evaluation.metadata.items()}
     assert metadata["policy_file"] == str(project["policy"])
     assert metadata["excluded_features"]["tenure_days"] == "protected attribute"
+    assert metadata["protected_overrides"] == ["owner_gender"]  # sensitive: reported, not used
+    # the model left tenure_days out, without deciding again
+    assert "| tenure_days | False |" in model_features(result)
+    assert len(proxy_runs) == 1
+
+
+def test_a_configured_policy_allowing_a_protected_attribute_blocks_the_model(project, proxy_runs):
+    """Protecting `tenure` while classifying tenure_days allowed contradicts itself: the check
+    (which used to pass, reporting tenure_days as a protected override) fails naming it."""
+    result = run(
+        project,
+        [customer_attributes_standin, governance_policy, segment_model],
+        raise_on_error=False,
+    )
+    [evaluation] = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert "allows protected attribute(s) tenure_days" in evaluation.description
+    metadata = {k: v.value for k, v in evaluation.metadata.items()}
+    assert metadata["policy_file"] == str(project["policy"])
+    assert metadata["excluded_features"]["tenure_days"] == "protected attribute"
     assert metadata["protected_overrides"] == ["owner_gender", "tenure_days"]
-    # the model left tenure_days out for the reason the check decided, without deciding again
-    assert f"| tenure_days | False |  | {TENURE_REASON} |" in model_features(result)
+    assert not result.asset_materializations_for_node("segmentation__segment_model")
     assert len(proxy_runs) == 1
 
 

@@ -21,8 +21,17 @@ PLAYBOOKS = ["Call within a week", "Send renewal offer", "Win-back email"]
 ASSIGNED_AT = pd.Timestamp("2026-03-01 08:00", tz="UTC")
 
 
+CONSENT_AT = pd.Timestamp("2026-02-01 08:00", tz="UTC")
+
+
+def consent_event(email: str, granted: bool, at: pd.Timestamp = CONSENT_AT) -> dict:
+    """A staged marketing consent decision (emails normalised, as staging stores them)."""
+    return {"email": email, "purpose": "marketing", "granted": granted, "recorded_at": at}
+
+
 def make_inputs() -> Inputs:
-    """20 customers in 3 segments; even customers consent to marketing; seg_01 asks for tasks."""
+    """20 customers in 3 segments; even customers consent to marketing (on their primary email:
+    a dim_customers flag and a staged consent event); seg_01 asks for tasks."""
     ids = range(CUSTOMERS)
     segments = pd.DataFrame(
         {
@@ -53,7 +62,10 @@ def make_inputs() -> Inputs:
             "size": [7, 7, 6],
         }
     )
-    return Inputs(segments, customers, profiles)
+    consent_events = pd.DataFrame(
+        [consent_event(f"c{i:02d}@example.com", True) for i in ids if i % 2 == 0]
+    )
+    return Inputs(segments, customers, profiles, consent_events=consent_events)
 
 
 def write_inputs(path: Path, inputs: Inputs) -> None:
@@ -61,6 +73,7 @@ def write_inputs(path: Path, inputs: Inputs) -> None:
         warehouse.replace_table(con, "segmentation", "customer_segments", inputs.segments)
         warehouse.replace_table(con, "marts", "dim_customers", inputs.customers)
         warehouse.replace_table(con, "segmentation", "segment_profiles", inputs.profiles)
+        warehouse.replace_table(con, "staging", "stg_consent__events", inputs.consent_events)
 
 
 def update_inputs(path: Path, edit) -> None:
@@ -80,9 +93,24 @@ def move(inputs: Inputs, customer: str, segment: int) -> None:
 
 
 def set_consent(inputs: Inputs, customer: str, consent: bool | None) -> None:
+    """The customer's primary email grants or revokes marketing consent (a later decision), or
+    (None) has no recorded decision at all."""
     frame = inputs.customers
     frame["has_marketing_consent"] = frame["has_marketing_consent"].astype(object)
     frame.loc[frame["customer_key"] == customer, "has_marketing_consent"] = consent
+    email = frame.loc[frame["customer_key"] == customer, "primary_email"].iloc[0]
+    record_consent(inputs, email.strip().lower(), consent)
+
+
+def record_consent(inputs: Inputs, email: str, consent: bool | None) -> None:
+    """Add a decision for one address, later than every recorded one (None: forget them all)."""
+    events = inputs.consent_events
+    if consent is None:
+        events.drop(events.index[events["email"] == email], inplace=True)
+        return
+    at = pd.to_datetime(events["recorded_at"], utc=True).max() + pd.Timedelta(hours=1)
+    row = int(events.index.max()) + 1 if len(events) else 0
+    events.loc[row] = consent_event(email, consent, at)
 
 
 def engine_for(url: str) -> sa.Engine:

@@ -1,7 +1,8 @@
 """Dagster assets for reverse ETL: thin wrappers around `orchestration.io.activation`.
 
-Each asset syncs one destination and reports what it wrote. Gating on the upstream blocking
-checks is done by the automation conditions in the definitions, not here.
+Each asset syncs one destination and reports what it wrote, and what the read-back found. Gating
+on the upstream blocking checks is done by the automation conditions in the definitions, not
+here. Destination URLs appear only redacted (metadata, logs, errors).
 """
 
 # No `from __future__ import annotations`: Dagster reads the config and resource annotations of
@@ -14,12 +15,14 @@ from orchestration.defs.dbt.assets import dbt_table_key
 from orchestration.defs.resources import DestinationResource, WarehouseResource
 from orchestration.io import tables
 from orchestration.io.activation import run_sync, staged_crm_accounts
-from orchestration.io.destinations import dialect_kind, seed_embedded_crm
+from orchestration.io.destinations import dialect_kind, redact_url, scrub, seed_embedded_crm
 
 UPSTREAM = [
     dg.AssetKey(tables.CUSTOMER_SEGMENTS.path),
     dg.AssetKey(tables.SEGMENT_PROFILES.path),
     dbt_table_key(tables.DIM_CUSTOMERS),
+    # Marketing consent is per address: the latest decision of each email.
+    dbt_table_key(tables.STAGED_CONSENT_EVENTS),
     # The published (anti-flapping) segment of the latest run is what gets synced.
     dg.AssetKey(tables.MEMBERSHIP_HISTORY.path),
 ]
@@ -48,6 +51,11 @@ class SyncConfig(dg.Config):
     overwrite_nulls: bool = Field(
         default=False, description="CRM: let a null replace a populated field."
     )
+    max_resend: int = Field(
+        default=1000,
+        description="Read-back: most rows re-sent per run that the destination lost or someone "
+        "else edited (the rest wait for the next run).",
+    )
 
     def options(self) -> SyncOptions:
         return SyncOptions(**self.model_dump())
@@ -73,6 +81,7 @@ def _sync_asset(name: str, description: str) -> dg.AssetsDefinition:
             destinations.resolved_marketing_url() if marketing else destinations.resolved_crm_url()
         )
         engine = destinations.marketing_engine() if marketing else destinations.crm_engine()
+        context.log.info(f"syncing {name} to {redact_url(url)}")
         try:
             with warehouse.connect() as con:
                 if name == "crm_account_fields" and destinations.uses_embedded_crm():
@@ -86,6 +95,12 @@ def _sync_asset(name: str, description: str) -> dg.AssetsDefinition:
                     run_id=context.run_id,
                     on_batch=lambda n, status: context.log.debug(f"batch {n}: {status}"),
                 )
+        except Exception as exc:
+            message = scrub(str(exc), url)
+            if message == str(exc):
+                raise
+            # The driver's message carried a credential: re-raise it without one (or its cause).
+            raise RuntimeError(f"{type(exc).__name__}: {message}") from None
         finally:
             engine.dispose()
         metadata = {
@@ -94,6 +109,8 @@ def _sync_asset(name: str, description: str) -> dg.AssetsDefinition:
             "owned_rows_before": result.owned_rows,
             "dry_run": result.dry_run,
             "destination": dialect_kind(url),
+            "destination_url": redact_url(url),
+            **result.readback,  # rows_missing, rows_edited, rows_resent, rows_deferred
             "sync_run_id": result.run_id,
             "preview": dg.MetadataValue.md(result.preview_markdown()),
         }

@@ -1,7 +1,8 @@
 """The blocking `governance_policy` check on customer_attributes: the policy matches the dbt
-catalog meta. It also decides, once per run, which attributes the feature matrix must leave out
-(proxies of protected attributes, unclassified custom attributes, ...) and persists that decision
-for the segment model downstream. The logic lives in ml_assets.governance.
+catalog meta and allows no protected attribute. It also decides, once per run, which attributes
+the feature matrix must leave out (proxies of protected attributes, unclassified custom
+attributes, ...) and persists that decision for the segment model downstream. The logic lives in
+ml_assets.governance.
 """
 
 from dagster import (
@@ -14,6 +15,7 @@ from dagster import (
 )
 
 from ml_assets.governance import PolicyError, PolicyMismatch
+from ml_assets.governance.policy import allowed_protected_attributes
 from orchestration.defs.governance.metadata import markdown_preview
 from orchestration.defs.resources import GovernancePolicyResource, WarehouseResource
 from orchestration.io import tables
@@ -48,20 +50,25 @@ def governance_policy(
         catalog = load_attribute_catalog(manifest)
     except (PolicyError, FileNotFoundError, ValueError) as exc:
         return AssetCheckResult(passed=False, metadata={"error": MetadataValue.text(str(exc))})
+    allowed_protected = allowed_protected_attributes(policy, catalog)
     with warehouse.connect() as con:
         report = assess_warehouse(con, catalog, policy)
-        if not report.mismatches:
+        if not report.mismatches and not allowed_protected:
             # the segment model of this run reuses these instead of measuring proxies again
             write_feature_decisions(con, report.features, context.run.run_id, policy, manifest)
     blocked = report.blocked_proxies
+    problems = [str(PolicyMismatch(report.mismatches, policy.source))] if report.mismatches else []
+    if allowed_protected:
+        problems.append(
+            f"{policy.source} allows protected attribute(s) {', '.join(allowed_protected)}: "
+            "protected characteristics (built-in terms such as gender, age, ethnicity, which a "
+            "policy file can add to but never remove) are prohibited; classify them as "
+            "prohibited"
+        )
     return AssetCheckResult(
-        passed=not report.mismatches,
+        passed=not problems,
         severity=AssetCheckSeverity.ERROR,
-        description=(
-            str(PolicyMismatch(report.mismatches, policy.source))
-            if report.mismatches
-            else "policy matches the dbt catalog"
-        ),
+        description="\n".join(problems) if problems else "policy matches the dbt catalog",
         metadata={
             "policy_file": MetadataValue.path(policy.source),
             "mismatches": MetadataValue.json([m.as_dict() for m in report.mismatches]),
@@ -73,6 +80,7 @@ def governance_policy(
             "proxy_measurements": markdown_preview(report.proxies, limit=100),
             "unclassified_custom_attributes": MetadataValue.json(report.unclassified),
             "protected_overrides": MetadataValue.json(report.protected_overrides),
+            "allowed_protected_attributes": MetadataValue.json(allowed_protected),
             "excluded_features": MetadataValue.json(report.features.excluded),
             "usable_custom_attributes": MetadataValue.json(
                 report.features.usable_custom_attributes

@@ -1,7 +1,8 @@
 """The warehouse tables the syncs read, as the pure core's `Inputs`.
 
 The segment synced per customer is the published one of the latest run recorded in the
-membership history; before any run is recorded, the raw model assignment is used.
+membership history; before any run is recorded, the raw model assignment is used. Marketing
+consent is read per address from the staged consent events.
 """
 
 from __future__ import annotations
@@ -34,8 +35,16 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> Inputs:
     The membership history is optional: without a recorded run the raw segments are synced.
     """
     frames = []
-    for table in (tables.CUSTOMER_SEGMENTS, tables.DIM_CUSTOMERS, tables.SEGMENT_PROFILES):
-        frame = select_if_exists(con, f"select * from {table.sql}")
+    consent_sql = (
+        f"select email, purpose, granted, recorded_at from {tables.STAGED_CONSENT_EVENTS.sql}"
+    )
+    for table, sql in (
+        (tables.CUSTOMER_SEGMENTS, None),
+        (tables.DIM_CUSTOMERS, None),
+        (tables.SEGMENT_PROFILES, None),
+        (tables.STAGED_CONSENT_EVENTS, consent_sql),
+    ):
+        frame = select_if_exists(con, sql or f"select * from {table.sql}")
         if frame is None:
             raise ValueError(
                 f"{table.schema}.{table.name} is missing: materialize it before activation"
@@ -43,8 +52,8 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> Inputs:
         frames.append(frame)
     runs = history.list_runs(con)
     published = None if runs.empty else history.load_run(con, str(runs["run_id"].iloc[-1]))
-    segments, customers, profiles = frames
-    return Inputs(segments, customers, profiles, published)
+    segments, customers, profiles, consent_events = frames
+    return Inputs(segments, customers, profiles, published, consent_events)
 
 
 def staged_crm_accounts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:

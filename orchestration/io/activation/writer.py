@@ -3,7 +3,8 @@
 Each batch is copied into a temporary stage table (COPY on PostgreSQL, executemany elsewhere) and
 moved into the destination table by a few portable statements (UPDATE ... FROM, INSERT ... ON
 CONFLICT), in one destination transaction, retried with exponential backoff. Rows this system
-writes carry the `WRITTEN_BY` marker; it only ever updates or deletes its own rows.
+writes carry the `WRITTEN_BY` marker; it only ever updates or deletes its own rows. `read_back`
+returns the rows we own as the destination holds them (the base every sync plans against).
 """
 
 from __future__ import annotations
@@ -16,18 +17,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ml_assets.activation import SyncOptions, SyncSpec
-from orchestration.io.destinations import DESTINATION_TABLES, WRITTEN_BY
+from orchestration.io.destinations import DESTINATION_TABLES, WRITTEN_BY, scrub
 
 STAGE_TABLE = "_activation_batch"
 OP_COLUMN = "_op"
 
-# The destination rows this system owns, per destination table (the blast-radius base): CRM
-# accounts carrying our fields, and the rows of the other tables marked as written by us.
-OWNED_ROWS_SQL = {
-    "crm_accounts": "select count(*) from crm_accounts where model_version is not null",
-    "audience_members": "select count(*) from audience_members where written_by = :marker",
-    "csm_tasks": "select count(*) from csm_tasks where written_by = :marker",
-}
+
+def _owned(table: sa.Table) -> sa.ColumnElement[bool]:
+    """Which rows of a destination table are ours: CRM accounts carrying our fields, and the
+    rows of the other tables marked as written by us."""
+    if "written_by" in table.c:
+        return table.c.written_by == WRITTEN_BY
+    return table.c.model_version.is_not(None)
 
 
 def destination_table(spec: SyncSpec) -> sa.Table:
@@ -52,12 +53,16 @@ def copy_text(frame: pd.DataFrame) -> str:
     """The frame in PostgreSQL COPY text format: tab-separated, \\N for null, escaped.
 
     Escaping runs on each column joined into one string, so it costs C-speed str.replace calls
-    rather than one Python call per value.
+    rather than one Python call per value. PostgreSQL text never holds NUL, so it is the joint;
+    a value carrying one is refused here (the sync skips such rows before they get this far).
     """
     columns = []
     for name in frame.columns:
         values = frame[name]
-        text = "\x00".join(values.astype(str).tolist())  # PostgreSQL text never holds NUL
+        strings = values.astype(str).tolist()
+        text = "\x00".join(strings)
+        if text.count("\x00") != max(len(strings) - 1, 0):
+            raise ValueError(f"column {name!r} has a value with a NUL character")
         for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
             text = text.replace(raw, escaped)
         parts = text.split("\x00")
@@ -151,14 +156,25 @@ def existing_keys(engine: Engine, spec: SyncSpec, keys: list[str]) -> set[str]:
     return found
 
 
-def owned_rows(engine: Engine, spec: SyncSpec) -> int:
-    """How many rows of the destination table this system owns (0 before the table exists)."""
+def read_back(engine: Engine, spec: SyncSpec) -> tuple[pd.DataFrame, set[str]]:
+    """The rows we own as the destination holds them (spec.columns), and the keys of rows
+    another writer holds (they block ours); both empty before the table exists."""
+    table = destination_table(spec)
+    empty = pd.DataFrame(columns=list(spec.columns))
     if not sa.inspect(engine).has_table(spec.table):
-        return 0
+        return empty, set()
+    columns = [table.c[c] for c in spec.columns]
     with engine.connect() as conn:
-        return int(
-            conn.execute(sa.text(OWNED_ROWS_SQL[spec.table]), {"marker": WRITTEN_BY}).scalar() or 0
+        held = pd.DataFrame(
+            conn.execute(sa.select(*columns).where(_owned(table))).all(),
+            columns=list(spec.columns),
         )
+        foreign: set[str] = set()
+        if "written_by" in table.c:
+            keys = [table.c[c] for c in spec.key_columns]
+            rows = conn.execute(sa.select(*keys).where(table.c.written_by != WRITTEN_BY))
+            foreign = {"|".join(map(str, row)) for row in rows}
+    return (held if len(held) else empty), foreign
 
 
 def write_with_retries(
@@ -171,7 +187,8 @@ def write_with_retries(
                 _write_batch(conn, spec, batch, options)
             return None
         except sa.exc.SQLAlchemyError as exc:
-            error = f"{type(exc.orig or exc).__name__}: {str(exc.orig or exc).strip()}"[:1000]
+            detail = scrub(str(exc.orig or exc).strip(), engine.url)
+            error = f"{type(exc.orig or exc).__name__}: {detail}"[:1000]
             if attempt < options.retries:
                 time.sleep(options.backoff_seconds * 2**attempt)
     return error
