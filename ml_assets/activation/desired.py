@@ -31,6 +31,9 @@ class Inputs:
     # per address. The warehouse reader always supplies it; None (hand-built inputs, the bench)
     # falls back to the customer's has_marketing_consent flag.
     consent_events: pd.DataFrame | None = None
+    # monitoring.segment_membership_episodes (customer_key, segment_id, entered_at, left_at,
+    # episode_key): actions fire once per entry; None before any run is recorded.
+    episodes: pd.DataFrame | None = None
 
 
 def assignments(inputs: Inputs) -> pd.DataFrame:
@@ -57,7 +60,23 @@ def assignments(inputs: Inputs) -> pd.DataFrame:
             confidence = raw.drop_duplicates("customer_key").set_index("customer_key")
             frame["confidence"] = frame["customer_key"].map(confidence["confidence"])
     frame["segment_id"] = frame["segment_id"].astype(str)
-    return frame
+    return _with_episodes(frame, inputs.episodes)
+
+
+def _with_episodes(frame: pd.DataFrame, spells: pd.DataFrame | None) -> pd.DataFrame:
+    """Each assignment's open episode: episode_key and segment_since (when it entered).
+
+    Without recorded episodes (no run yet) the key is customer:segment and since is unknown.
+    """
+    fallback = frame["customer_key"].astype(str) + ":" + frame["segment_id"].astype(str)
+    if spells is None or spells.empty:
+        return frame.assign(episode_key=fallback, segment_since=pd.NaT)
+    open_spells = spells[spells["left_at"].isna()][
+        ["customer_key", "segment_id", "episode_key", "entered_at"]
+    ].astype({"customer_key": str, "segment_id": str})
+    merged = frame.merge(open_spells, on=["customer_key", "segment_id"], how="left")
+    merged["episode_key"] = merged["episode_key"].fillna(fallback)
+    return merged.rename(columns={"entered_at": "segment_since"})
 
 
 def _with_profiles(inputs: Inputs) -> pd.DataFrame:
@@ -98,7 +117,10 @@ def desired_crm_fields(inputs: Inputs) -> pd.DataFrame:
             "segment_name": frame["segment_name"],
             "playbook_action": frame["playbook_action"],
             "model_version": frame["model_version"].astype(str),
-            "segment_updated_at": pd.to_datetime(frame["assigned_at"], utc=True),
+            # Since when the customer is in this segment (its entry), else when it was assigned.
+            "segment_updated_at": pd.to_datetime(
+                frame["segment_since"].fillna(frame["assigned_at"]), utc=True
+            ),
         }
     )
 
@@ -130,17 +152,14 @@ def desired_audiences(inputs: Inputs) -> pd.DataFrame:
 
 
 def desired_csm_tasks(inputs: Inputs) -> pd.DataFrame:
-    """One task per customer in a segment whose playbook asks for one, per model version."""
+    """One task per *entry* into a segment whose playbook asks for one (its episode key):
+    staying, re-running or retraining (segment ids are kept) never creates another."""
     frame = _with_profiles(inputs)
     frame = frame[frame["create_csm_task"].fillna(False).astype(bool)]
     action = frame["playbook_action"].fillna("Review the account").astype(str)
     return pd.DataFrame(
         {
-            "idempotency_key": frame["customer_key"].astype(str)
-            + ":"
-            + frame["segment_id"].astype(str)
-            + ":"
-            + frame["model_version"].astype(str),
+            "idempotency_key": frame["episode_key"].astype(str),
             "account_id": frame["crm_account_id"].astype(object),
             "customer_key": frame["customer_key"].astype(str),
             "segment_id": frame["segment_id"].astype(str),

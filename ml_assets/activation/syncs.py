@@ -59,13 +59,13 @@ SYNCS: dict[str, SyncSpec] = {
         mode="update_only",
         key_columns=("account_id",),
         columns=("account_id", *CRM_FIELDS),
-        # segment_updated_at alone changing (a re-assignment at a new time) is not news.
+        # Change detection looks at what a CRM user sees: segment, name and playbook. The model
+        # version (a retrain that keeps ids) and the assignment time are not news on their own.
         hash_columns=(
             "account_id",
             "segment_id",
             "segment_name",
             "playbook_action",
-            "model_version",
         ),
     ),
     "marketing_audiences": SyncSpec(

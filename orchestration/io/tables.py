@@ -60,6 +60,7 @@ TRAINING_LOG = Table(SEGMENTATION_SCHEMA, "training_log")  # every retrain-or-ke
 
 # monitoring
 MEMBERSHIP_HISTORY = Table(MONITORING_SCHEMA, "segment_membership_history")
+MEMBERSHIP_EPISODES = Table(MONITORING_SCHEMA, "segment_membership_episodes")  # entered/left
 SEGMENT_MIGRATION = Table(MONITORING_SCHEMA, "segment_migration")
 ACTION_ENTRANTS = Table(MONITORING_SCHEMA, "action_entrants")
 FEATURE_SNAPSHOTS = Table(MONITORING_SCHEMA, "feature_snapshots")

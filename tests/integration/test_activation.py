@@ -13,9 +13,10 @@ import pytest
 import sqlalchemy as sa
 
 from ml_assets.activation import SYNCS, BlastRadiusExceeded, Inputs, assignments
+from ml_assets.monitoring.episodes import episodes
 from orchestration.defs.activation.assets import activation_assets
 from orchestration.defs.resources import DestinationResource, WarehouseResource
-from orchestration.io import activation, destinations, history, warehouse
+from orchestration.io import activation, destinations, history, tables, warehouse
 from orchestration.io.activation.writer import copy_text
 from orchestration.io.destinations import WRITTEN_BY
 from tests.support.activation import (
@@ -76,7 +77,8 @@ def test_first_sync_writes_each_destination(wh: Path, crm: str) -> None:
     assert results["marketing_audiences"].counts["inserted"] == len(consenting)
 
     tasks = query(crm, "select idempotency_key, account_id from csm_tasks order by idempotency_key")
-    assert tasks == [(f"c{i:02d}:seg_01:v1", f"A{i:02d}") for i in range(0, 19, 3)]
+    # Before any scoring run is recorded there are no episodes: one task per customer and segment.
+    assert tasks == [(f"c{i:02d}:seg_01", f"A{i:02d}") for i in range(0, 19, 3)]
 
     crm_ledger = ledger(wh, results["crm_account_fields"].run_id)
     assert crm_ledger["status"].value_counts().to_dict() == {"ok": CRM_KNOWN, "skipped": 1}
@@ -114,7 +116,7 @@ def test_incremental_sync_writes_only_changes(wh: Path, crm: str) -> None:
     assert (SEGMENT_NAMES[1], "c02@example.com", WRITTEN_BY) in audience(crm)
 
     assert results["csm_tasks"].counts["inserted"] == 1
-    key = "c01:seg_01:v1"
+    key = "c01:seg_01"
     assert query(crm, "select count(*) from csm_tasks where idempotency_key = :key", key=key) == [
         (1,)
     ]
@@ -250,9 +252,15 @@ def test_blast_radius_guard_trips_and_can_be_overridden(wh: Path, crm: str) -> N
 
 
 def record_history_run(
-    wh: Path, run_id: str, day: int, raw: dict[str, str], published: dict[str, str]
+    wh: Path,
+    run_id: str,
+    day: int,
+    raw: dict[str, str],
+    published: dict[str, str],
+    model_version: str = "v1",
 ) -> pd.Timestamp:
-    """Store a scoring run: everyone in their make_inputs() segment except the given overrides."""
+    """Store a scoring run as the monitoring asset does (history, then the entry episodes):
+    everyone in their make_inputs() segment except the given overrides."""
     base = {f"c{i:02d}": SEGMENT_IDS[i % 3] for i in range(CUSTOMERS)}
     scored_at = pd.Timestamp("2026-03-01 08:00") + pd.Timedelta(days=day)
     run = pd.DataFrame(
@@ -264,7 +272,10 @@ def record_history_run(
         }
     )
     with warehouse.connect(wh) as con:
-        history.record_run(con, run_id, "v1", scored_at, run)
+        history.record_run(con, run_id, model_version, scored_at, run)
+        warehouse.replace_table(
+            con, *tables.MEMBERSHIP_EPISODES, episodes(history.load_history(con), 30.0)
+        )
     return scored_at
 
 
@@ -288,17 +299,47 @@ def test_published_segment_of_the_latest_run_is_synced(wh: Path, crm: str) -> No
     assert fields["A00"] == ("seg_01", "Champions", "Call within a week", "v1")  # held
     assert fields["A03"] == ("seg_02", SEGMENT_NAMES[1], "Send renewal offer", "v1")
     assert fields["A06"] == ("seg_01", "Champions", "Call within a week", "v1")  # latest run
-    updated_at = query(crm, "select segment_updated_at from crm_accounts where account_id = 'A00'")
-    assert pd.Timestamp(updated_at[0][0]).tz_localize(None) == scored_at
+    # The CRM's "since" is when the customer entered its segment (the first run), not the latest
+    # scoring; the CSM task is keyed by that entry.
+    since = query(crm, "select segment_updated_at from crm_accounts where account_id = 'A00'")
+    assert pd.Timestamp(since[0][0]).tz_localize(None) == scored_at - pd.Timedelta(days=1)
     assert ("Champions", "c00@example.com", WRITTEN_BY) in audience(crm)
     tasks = {key for (key,) in query(crm, "select idempotency_key from csm_tasks")}
-    assert "c00:seg_01:v1" in tasks and not any(key.startswith("c03:") for key in tasks)
+    assert "c00:seg_01:20260301T080000" in tasks and not any(k.startswith("c03:") for k in tasks)
 
     # The next run publishes c00's move: exactly that change reaches the CRM.
     record_history_run(wh, "v1@3", 2, raw=moved, published=moved)
     result = sync(wh, crm, "crm_account_fields")
     assert result.counts["updated"] == 1
     assert crm_fields(crm)["A00"] == ("seg_02", SEGMENT_NAMES[1], "Send renewal offer", "v1")
+
+
+def test_a_retrain_that_keeps_segments_writes_nothing_and_reentry_creates_one_task(
+    wh: Path, crm: str
+) -> None:
+    record_history_run(wh, "v1@1", 0, raw={}, published={})
+    first = sync_all(wh, crm)
+    assert first["csm_tasks"].counts["inserted"] == 7
+    # A retrain (new model version, segment ids kept) and two more daily scorings: no change
+    # a CRM user would see, no new task.
+    for day in (1, 2):
+        record_history_run(wh, f"v2@{day}", day, raw={}, published={}, model_version="v2")
+        again = sync_all(wh, crm)
+        assert {name: r.rows_written for name, r in again.items()} == {
+            "crm_account_fields": 0,
+            "marketing_audiences": 0,
+            "csm_tasks": 0,
+        }
+    # c00 leaves its task segment for 40 days (past the 30-day cool-down) and comes back.
+    record_history_run(wh, "v2@3", 3, raw={"c00": "seg_02"}, published={"c00": "seg_02"})
+    record_history_run(wh, "v2@43", 43, raw={}, published={}, model_version="v2")
+    back = sync_all(wh, crm)
+    assert back["csm_tasks"].counts["inserted"] == 1
+    keys = [key for (key,) in query(crm, "select idempotency_key from csm_tasks")]
+    assert sorted(k for k in keys if k.startswith("c00:")) == [
+        "c00:seg_01:20260301T080000",
+        "c00:seg_01:20260413T080000",
+    ]
 
 
 def test_assignments_fall_back_to_raw_segments_without_history() -> None:

@@ -344,7 +344,7 @@ def test_state_keyed_by_an_older_versions_url_moves_to_the_destination_id(
 
 def test_a_task_the_csm_deleted_is_not_created_again(wh: Path, crm: str) -> None:
     sync(wh, crm, "csm_tasks")
-    execute(crm, "delete from csm_tasks where idempotency_key = 'c00:seg_01:v1'")
+    execute(crm, "delete from csm_tasks where idempotency_key = 'c00:seg_01'")
     result = sync(wh, crm, "csm_tasks")
     assert result.rows_written == 0 and result.readback["rows_missing"] == 1
     assert query(crm, "select count(*) from csm_tasks") == [(6,)]

@@ -180,7 +180,7 @@ def test_desired_rows_of_each_sync() -> None:
     audiences = desired_audiences(inputs)
     assert audiences.values.tolist() == [["Champions", "c0@example.com", "c0"]]
     tasks = desired_csm_tasks(inputs)
-    assert tasks["idempotency_key"].tolist() == ["c0:seg_01:v1", "c2:seg_01:v1"]
+    assert tasks["idempotency_key"].tolist() == ["c0:seg_01", "c2:seg_01"]  # no episodes yet
     assert tasks["title"].tolist()[0] == "Call (entered segment Champions)"
 
 

@@ -65,7 +65,6 @@ def _sync_asset(name: str, description: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=activation_asset_key(name),
         deps=UPSTREAM,
-        group_name="activation",
         pool="duckdb",
         kinds={"postgres", "sqlite", "python"},  # the embedded default, or the real database
         description=description,

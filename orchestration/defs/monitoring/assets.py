@@ -23,6 +23,7 @@ from pydantic import Field
 from ml_assets import plots
 from ml_assets.monitoring import migration
 from ml_assets.monitoring.drift import drift_against_previous_run
+from ml_assets.monitoring.episodes import episodes
 from ml_assets.monitoring.flapping import apply_anti_flapping, state_from_history
 from orchestration.defs.monitoring.checks import SEGMENTS_KEY
 from orchestration.defs.monitoring.inputs import (
@@ -52,6 +53,11 @@ class AntiFlappingConfig(Config):
     )
     persist_runs: int = Field(
         default=2, description="Otherwise it is published after this many consecutive runs."
+    )
+    cooldown_days: float = Field(
+        default=30.0,
+        description="A customer back in a segment within this many days of leaving it continues "
+        "the earlier episode (no new CSM task); later, it is a new entry.",
     )
 
 
@@ -89,6 +95,9 @@ def segment_membership_history(
         new = segments.rename(columns={"segment_id": "raw_segment_id"})
         result = apply_anti_flapping(state, new, config.min_margin, config.persist_runs)
         rows = history.record_run(con, run_id, model_version, scored_at, result.assignments)
+        # Entry episodes from every run so far: what actions (CSM tasks) fire on.
+        spells = episodes(history.load_history(con), config.cooldown_days)
+        replace_table(con, *tables.MEMBERSHIP_EPISODES, spells)
         _, _, values = feature_matrix(con, segments, scoring_model(segments, model_store))
         store_snapshot(con, run_id, values)
         previous_id, previous = previous_run(con, run_id)

@@ -53,7 +53,8 @@ def read_inputs(con: duckdb.DuckDBPyConnection) -> Inputs:
     runs = history.list_runs(con)
     published = None if runs.empty else history.load_run(con, str(runs["run_id"].iloc[-1]))
     segments, customers, profiles, consent_events = frames
-    return Inputs(segments, customers, profiles, published, consent_events)
+    spells = select_if_exists(con, f"select * from {tables.MEMBERSHIP_EPISODES.sql}")
+    return Inputs(segments, customers, profiles, published, consent_events, spells)
 
 
 def staged_crm_accounts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
