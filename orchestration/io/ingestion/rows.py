@@ -14,8 +14,10 @@ symlink with a plain name, so ``*``, ``?`` and ``[`` in its name are never expan
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,13 +60,24 @@ def readable(path: Path) -> Iterator[str]:
     """A path DuckDB reads as exactly this file: a symlink with a plain name in a temp folder.
 
     DuckDB expands ``*``, ``?`` and ``[`` in a path as a glob (in the file's name or any folder
-    above it), which would read a sibling's rows under this file's name.
+    above it), which would read a sibling's rows under this file's name. A CSV starting with a
+    UTF-16 byte-order mark is given as a UTF-8 copy instead: DuckDB's sniffer does not detect
+    UTF-16, and its utf-16 reader reads a big-endian file as no rows at all.
     """
     name = path.name.lower()
     suffix = next((s for s in (*PARQUET_SUFFIXES, *CSV_SUFFIXES[::-1]) if name.endswith(s)), "")
     with tempfile.TemporaryDirectory(prefix="ingest_") as folder:
         link = Path(folder) / f"file{suffix}"
-        link.symlink_to(Path(path).resolve())
+        with path.open("rb") as handle:
+            utf16 = handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        if utf16 and suffix == ".csv":
+            with (
+                path.open(encoding="utf-16", newline="") as source,
+                link.open("w", encoding="utf-8", newline="") as copy,
+            ):
+                shutil.copyfileobj(source, copy, 1 << 20)
+        else:
+            link.symlink_to(Path(path).resolve())
         yield str(link)
 
 
@@ -168,6 +181,12 @@ def map_columns(
     by_name = {c.strip().lower(): c for c in file_cols}
     mapping = {name: by_name[name] for name in claims if name in by_name}
     missing = [c for c in spec.required_columns if c not in mapping]
+    if missing and any(len(c) > 1 and c[0] == c[-1] == '"' for c in file_cols):
+        # the sniffer found no consistent quoting and read the header's quotes as text
+        raise FileRejected(
+            f"{source}: unbalanced quotes: the CSV reader could not use '\"' as the quote "
+            f"character, so the header reads {', '.join(file_cols)}"
+        )
     if missing:
         raise FileRejected(
             f"{source}: missing required column{'s' if len(missing) > 1 else ''} "
