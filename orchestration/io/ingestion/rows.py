@@ -212,10 +212,10 @@ def extra_name(position: int) -> str:
     return quote(f"__extra_{position}")
 
 
-def _typed(col: Column) -> str:
+def _typed(col: Column, zones: tuple[str, ...]) -> str:
     """The contract-typed value of a text column; NULL when blank or not castable."""
     if col.type == "timestamp":
-        return timestamps.instant_expr(col.name)
+        return timestamps.instant_expr(col.name, zones)
     # DuckDB's number casts accept surrounding spaces; only booleans need a trim.
     text = f"trim({quote(col.name)})" if col.type == "boolean" else quote(col.name)
     if col.type == "double":
@@ -315,7 +315,10 @@ def check_rows(
     stamps = [c.name for c in spec.columns if c.type == "timestamp"]
     parts = "".join(f", {timestamps.parts_expr(c)} AS {timestamps.parts_name(c)}" for c in stamps)
     local = "".join(f", {timestamps.local_expr(c)} AS {timestamps.local_name(c)}" for c in stamps)
-    typed = "".join(f", {_typed(c)} AS {typed_name(c)}" for c in spec.columns if c.type != "string")
+    zones = timestamps.zone_names(con)
+    typed = "".join(
+        f", {_typed(c, zones)} AS {typed_name(c)}" for c in spec.columns if c.type != "string"
+    )
     checks = _row_checks(spec, extras, bounds)
     whens = "\n".join(f"WHEN {cond} THEN {reason}" for cond, reason in checks)
     con.execute("DROP TABLE IF EXISTS _ingest_reject_errors")

@@ -17,7 +17,6 @@ and the zone is applied per value by an explicit rule:
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -50,12 +49,15 @@ class TimestampBounds:
         return cls(earliest, settings.ingest_future_tolerance_hours())
 
 
-@functools.cache
-def _zone_names() -> tuple[str, ...]:
-    # ICU's zone list is fixed per DuckDB build; only names with a slash are unambiguous.
-    with duckdb.connect() as con:
+_ZONES: list[tuple[str, ...]] = []  # filled once: ICU's zone list is fixed per DuckDB build
+
+
+def zone_names(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    """The IANA zone names this DuckDB knows; only names with a slash are unambiguous."""
+    if not _ZONES:
         rows = con.execute("SELECT name FROM pg_timezone_names() WHERE name LIKE '%/%'").fetchall()
-    return tuple(sorted(r[0] for r in rows))
+        _ZONES.append(tuple(sorted(r[0] for r in rows)))
+    return _ZONES[0]
 
 
 def _list(values: tuple[str, ...]) -> str:
@@ -84,7 +86,7 @@ def local_expr(column: str) -> str:
     )
 
 
-def instant_expr(column: str) -> str:
+def instant_expr(column: str, zones: tuple[str, ...]) -> str:
     """The instant (TIMESTAMPTZ) by the rule in the module docstring; NULL when not honoured."""
     p, local = parts_name(column), local_name(column)
     digits = f"replace(substr({p}.zone, 2), ':', '')"
@@ -99,7 +101,7 @@ def instant_expr(column: str) -> str:
             THEN timezone('UTC', {local})
         WHEN regexp_full_match({p}.zone, '{_OFFSET}')
             THEN timezone('UTC', {local} - to_minutes({minutes}))
-        WHEN list_contains({_list(_zone_names())}, {p}.zone) THEN timezone({p}.zone, {local})
+        WHEN list_contains({_list(zones)}, {p}.zone) THEN timezone({p}.zone, {local})
     END)"""
 
 
