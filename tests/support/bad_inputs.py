@@ -173,6 +173,16 @@ def corpus() -> list[BadInput]:
             loaded(1, {"timestamp in the future": 1}),
         ),
         _case(
+            "twelve_hour_clock",
+            _csv("pm-0,a,2024-01-01 10:00 PM\npm-1,b,2024-01-01 10:00 p.m.\n"),
+            loaded(0, {"not a timestamp": 2}),
+        ),
+        _case(
+            "zone_text_not_a_zone",
+            _csv("junk-0,a,2024-01-01 10:00 somewhere\njunk-1,b,2024-01-01 10:00 Utc+2\n"),
+            loaded(0, {"unknown time zone or UTC offset": 2}),
+        ),
+        _case(
             "not_a_date",
             _csv("nad-0,a,2024-13-45\nnad-1,b,yesterday\n"),
             loaded(0, {"not a timestamp": 2}),

@@ -9,8 +9,9 @@ and the zone is applied per value by an explicit rule:
 - a UTC offset ``+02:00``, ``+0200`` or ``+02`` (up to 14 hours): honoured;
 - an IANA zone name with a slash (``America/New_York``, ``Etc/GMT+5``): honoured, with its
   daylight-saving rules at that instant;
-- any other name (``EST``, ``CET``, ``IST``, ``BST``): quarantined as an ambiguous abbreviation
-  (``IST`` is India, Ireland or Israel; ``EST`` in summer usually means EDT), never guessed;
+- three to five capitals (``EST``, ``CET``, ``IST``, ``BST``): quarantined as an ambiguous
+  abbreviation (``IST`` is India, Ireland or Israel; ``EST`` in summer usually means EDT), never
+  guessed; any other zone text is quarantined as an unknown zone or offset;
 - ``infinity``, ``-infinity``, ``epoch`` and instants before INGEST_MIN_TIMESTAMP (default
   1970-01-01) or after now + INGEST_FUTURE_TOLERANCE_HOURS (default 24) are quarantined.
 """
@@ -28,6 +29,7 @@ from orchestration.io.ingestion.raw_tables import quote
 # date, optional time (T or space), then whatever follows as the zone
 _PATTERN = r"^\s*(\d{4}-\d{1,2}-\d{1,2})(?:[Tt ](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?\s*(.*?)\s*$"
 _OFFSET = r"[+-](0\d|1[0-4])(:?[0-5]\d)?"
+_TWELVE_HOUR = r"[AaPp]\.?[Mm]\.?"
 _UTC_NAMES = "['z', 'utc', 'gmt', 'ut']"
 _SPECIAL = "['infinity', '-infinity', '+infinity', 'epoch']"
 
@@ -117,9 +119,14 @@ def timestamp_checks(
             f"implausible timestamp: {column}",
             v,
         ),
-        (f"{not_blank} AND {local} IS NULL", f"not a timestamp: {column}", v),
         (
-            f"{typed} IS NULL AND regexp_full_match({p}.zone, '[A-Za-z]+')",
+            # a 12-hour clock is not ISO 8601: 10:00 PM would otherwise read as a zone name
+            f"{not_blank} AND ({local} IS NULL OR regexp_full_match({p}.zone, '{_TWELVE_HOUR}'))",
+            f"not a timestamp: {column}",
+            v,
+        ),
+        (
+            f"{typed} IS NULL AND regexp_full_match({p}.zone, '[A-Z]{{3,5}}')",
             f"ambiguous time zone abbreviation (use a UTC offset or an IANA name): {column}",
             v,
         ),
