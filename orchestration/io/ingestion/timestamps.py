@@ -29,6 +29,9 @@ from orchestration.io.ingestion.raw_tables import quote
 # date, optional time (T or space), then whatever follows as the zone
 _PATTERN = r"^\s*(\d{4}-\d{1,2}-\d{1,2})(?:[Tt ](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?\s*(.*?)\s*$"
 _OFFSET = r"[+-](0\d|1[0-4])(:?[0-5]\d)?"
+# Text DuckDB's own cast may read: no letter but T and Z (so no zone name) and no offset past 14
+# hours. Only such values reach the cast, so no zone can carry onto the next value.
+_CASTABLE_GUARD = r"[A-SU-Ya-su-y]|:\d\d(\.\d+)?\s*[+-](1[5-9]|[2-9]\d)"
 _TWELVE_HOUR = r"[AaPp]\.?[Mm]\.?"
 _UTC_NAMES = "['z', 'utc', 'gmt', 'ut']"
 _SPECIAL = "['infinity', '-infinity', '+infinity', 'epoch']"
@@ -66,6 +69,10 @@ def _list(values: tuple[str, ...]) -> str:
     return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
 
 
+def fast_name(column: str) -> str:
+    return quote(f"__fast__{column}")
+
+
 def parts_name(column: str) -> str:
     return quote(f"__parts__{column}")
 
@@ -74,9 +81,20 @@ def local_name(column: str) -> str:
     return quote(f"__local__{column}")
 
 
+def fast_expr(column: str) -> str:
+    """The instant by DuckDB's cast, for text with an offset or no zone (most values): fast."""
+    v = quote(column)
+    guard = f"regexp_matches({v}, '{_CASTABLE_GUARD}')"
+    return f"(CASE WHEN NOT {guard} THEN try_cast({v} AS TIMESTAMPTZ) END)"
+
+
 def parts_expr(column: str) -> str:
-    """A struct (day, time, zone) of the text; day is '' when it does not look like a timestamp."""
-    return f"regexp_extract({quote(column)}, '{_PATTERN}', ['day', 'time', 'zone'])"
+    """For the values the cast did not read: a struct (day, time, zone) of the text; day is ''
+    when it does not look like a timestamp."""
+    return (
+        f"(CASE WHEN {fast_name(column)} IS NULL THEN "
+        f"regexp_extract({quote(column)}, '{_PATTERN}', ['day', 'time', 'zone']) END)"
+    )
 
 
 def local_expr(column: str) -> str:
@@ -90,7 +108,7 @@ def local_expr(column: str) -> str:
 
 def instant_expr(column: str, zones: tuple[str, ...]) -> str:
     """The instant (TIMESTAMPTZ) by the rule in the module docstring; NULL when not honoured."""
-    p, local = parts_name(column), local_name(column)
+    fast, p, local = fast_name(column), parts_name(column), local_name(column)
     digits = f"replace(substr({p}.zone, 2), ':', '')"
     minutes = (
         f"(CASE WHEN left({p}.zone, 1) = '-' THEN -1 ELSE 1 END) * "
@@ -98,6 +116,7 @@ def instant_expr(column: str, zones: tuple[str, ...]) -> str:
         f"+ coalesce(try_cast(nullif(substr({digits}, 3), '') AS INTEGER), 0))"
     )
     return f"""(CASE
+        WHEN {fast} IS NOT NULL THEN {fast}
         WHEN {local} IS NULL THEN NULL
         WHEN {p}.zone = '' OR list_contains({_UTC_NAMES}, lower({p}.zone))
             THEN timezone('UTC', {local})
@@ -121,7 +140,8 @@ def timestamp_checks(
         ),
         (
             # a 12-hour clock is not ISO 8601: 10:00 PM would otherwise read as a zone name
-            f"{not_blank} AND ({local} IS NULL OR regexp_full_match({p}.zone, '{_TWELVE_HOUR}'))",
+            f"{typed} IS NULL AND {not_blank} AND "
+            f"({local} IS NULL OR regexp_full_match({p}.zone, '{_TWELVE_HOUR}'))",
             f"not a timestamp: {column}",
             v,
         ),
