@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from orchestration.io.ingestion import loader, rows
+from orchestration.io.ingestion import loader, reading, rows
 from orchestration.io.ingestion.landing import KnownFiles, scan_landing
 from orchestration.io.ingestion.loader import load_landing, load_new_files
 from tests.support.bad_inputs import ACCOUNTS, HEADER, corpus, write_corpus
@@ -236,7 +236,7 @@ def test_a_renamed_temporary_file_loads(tmp_path):
 
 
 def test_lines_over_the_maximum_are_quarantined_or_named(tmp_path, monkeypatch):
-    monkeypatch.setattr(rows, "MAX_LINE_BYTES", 100_000)
+    monkeypatch.setattr(reading, "MAX_LINE_BYTES", 100_000)
     landing = tmp_path / "landing"
     folder = landing / ACCOUNTS
     folder.mkdir(parents=True)

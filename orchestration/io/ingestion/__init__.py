@@ -2,6 +2,7 @@
 
 - `landing`: which files the landing folder holds, which are new by content hash, which wait;
 - `raw_tables`: the raw, quarantine and ledger tables (names, columns, DDL);
+- `reading`: opening one file for DuckDB (glob-safe path, encodings, long lines, its columns);
 - `rows`: reading one file as text and checking its rows in SQL;
 - `timestamps`: timestamp text to an instant, value by value, and the plausible range;
 - `loader`: loading files, one transaction per file with its ledger row;
@@ -34,7 +35,7 @@ from orchestration.io.ingestion.raw_tables import (
     SKIPPED_DUPLICATE,
     ensure_raw_tables,
 )
-from orchestration.io.ingestion.rows import FileRejected
+from orchestration.io.ingestion.reading import FileRejected
 from orchestration.io.ingestion.validation import TableValidation, validate_raw_table
 
 __all__ = [

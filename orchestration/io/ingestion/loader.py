@@ -36,17 +36,19 @@ from orchestration.io.ingestion.raw_tables import (
     quote,
     raw_table,
 )
-from orchestration.io.ingestion.rows import (
+from orchestration.io.ingestion.reading import (
     CONTROL_CHARACTERS,
-    MAX_VALUE_IN_REASON,
-    TEMP_TABLES,
     FileRejected,
-    check_rows,
-    extra_name,
     file_columns,
-    map_columns,
     readable,
     reader,
+)
+from orchestration.io.ingestion.rows import (
+    MAX_VALUE_IN_REASON,
+    TEMP_TABLES,
+    check_rows,
+    extra_name,
+    map_columns,
     typed_name,
 )
 from orchestration.io.ingestion.timestamps import TimestampBounds
