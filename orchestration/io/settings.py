@@ -27,6 +27,24 @@ def landing_dir() -> Path:
     return _path_from_env("LANDING_DIR", PROJECT_ROOT / "data" / "landing")
 
 
+def ingest_settle_seconds() -> float:
+    """INGEST_SETTLE_SECONDS (default 2): a landing file modified this recently is looked at
+    again after this long, and left for the next run if it is still changing."""
+    return float(os.environ.get("INGEST_SETTLE_SECONDS") or 2.0)
+
+
+def ingest_min_timestamp() -> str:
+    """INGEST_MIN_TIMESTAMP (default 1970-01-01): timestamps before it are quarantined as
+    implausible (0001-01-01 and other placeholder dates)."""
+    return os.environ.get("INGEST_MIN_TIMESTAMP") or "1970-01-01"
+
+
+def ingest_future_tolerance_hours() -> float:
+    """INGEST_FUTURE_TOLERANCE_HOURS (default 24): timestamps later than now plus this are
+    quarantined as in the future (clocks drift, so a little ahead is accepted)."""
+    return float(os.environ.get("INGEST_FUTURE_TOLERANCE_HOURS") or 24.0)
+
+
 def artifacts_dir() -> Path:
     """Where model artifacts and reports are written (ARTIFACTS_DIR, default data/artifacts)."""
     return _path_from_env("ARTIFACTS_DIR", PROJECT_ROOT / "data" / "artifacts")

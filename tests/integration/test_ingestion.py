@@ -43,6 +43,12 @@ def write_file(landing: Path, table: str, name: str, text: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def settled_at_once(monkeypatch):
+    """Files written by a test are complete: no settle pause before loading them."""
+    monkeypatch.setenv("INGEST_SETTLE_SECONDS", "0")
+
+
 @pytest.fixture
 def landing(tmp_path) -> Path:
     path = tmp_path / "landing"

@@ -39,6 +39,12 @@ def write_file(landing: Path, table: str, name: str, text: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def settled_at_once(monkeypatch):
+    """Files written by a test are complete: no settle pause before loading them."""
+    monkeypatch.setenv("INGEST_SETTLE_SECONDS", "0")
+
+
 @pytest.fixture
 def paths(tmp_path) -> tuple[Path, Path]:
     landing = tmp_path / "landing"
@@ -170,3 +176,24 @@ def test_sensor_skips_while_the_warehouse_is_being_written(paths):
     assert isinstance(tick, SkipReason)
     assert tick.skip_message.startswith("warehouse busy, will retry")
     assert isinstance(sensor_tick(landing, warehouse), RunRequest)  # next tick
+
+
+def test_files_still_being_written_are_reported_waiting_and_load_later(paths):
+    landing, warehouse = paths
+    write_file(landing, "crm_accounts", "accounts.csv.part", ACCOUNTS)
+    result = run_assets(landing, warehouse, ["crm_accounts"])
+    [first] = result.asset_materializations_for_node("raw__crm_accounts")
+    assert first.metadata["files_new"].value == 0
+    assert first.metadata["files_waiting"].value == ["crm_accounts/accounts.csv.part"]
+    assert "| crm_accounts/accounts.csv.part | waiting |" in first.metadata["files"].value
+    tick = sensor_tick(landing, warehouse)
+    assert isinstance(tick, SkipReason)
+    assert "1 file(s) still being written" in tick.skip_message
+
+    (landing / "crm_accounts" / "accounts.csv.part").rename(landing / "crm_accounts" / "a.csv")
+    assert isinstance(sensor_tick(landing, warehouse), RunRequest)
+    [second] = run_assets(landing, warehouse, ["crm_accounts"]).asset_materializations_for_node(
+        "raw__crm_accounts"
+    )
+    assert (second.metadata["files_new"].value, second.metadata["rows_loaded"].value) == (1, 1)
+    assert second.metadata["files_waiting"].value == []

@@ -20,9 +20,10 @@ from orchestration.defs.ingestion.checks import files_accepted_result, files_acc
 from orchestration.defs.ingestion.keys import raw_asset_key
 from orchestration.defs.resources import LandingResource, WarehouseResource
 from orchestration.io.contract import RAW_TABLES, RawTable
+from orchestration.io.ingestion.landing import WaitingFile
 from orchestration.io.ingestion.loader import (
     FileLoadResult,
-    load_landing,
+    load_new_files,
     loaded_version,
     summarize,
 )
@@ -48,8 +49,8 @@ def _column_schema(columns: list[tuple[str, str]], spec: RawTable) -> TableSchem
     return TableSchema(columns=described)
 
 
-def _files_markdown(results: list[FileLoadResult]) -> str:
-    if not results:
+def _files_markdown(results: list[FileLoadResult], waiting: list[WaitingFile]) -> str:
+    if not results and not waiting:
         return "No new files."
     lines = [
         "| file | status | rows in | loaded | quarantined | error |",
@@ -61,6 +62,7 @@ def _files_markdown(results: list[FileLoadResult]) -> str:
             f"| {r.file} | {r.status} | {r.rows_in} | {r.rows_loaded} | "
             f"{r.rows_quarantined} | {error} |"
         )
+    lines += [f"| {w.file} | waiting | | | | {w.reason} |" for w in waiting]
     return "\n".join(lines)
 
 
@@ -92,7 +94,8 @@ def _build_raw_asset(spec: RawTable) -> AssetsDefinition:
         context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
     ) -> MaterializeResult:
         with warehouse.connect() as con:
-            results = load_landing(landing.root, con, tables=[spec.name])
+            load = load_new_files(landing.root, con, tables=[spec.name])
+            results = load.results
             rows = row_count(con, spec.name)
             schema = _column_schema(loaded_columns(con, spec.name), spec)
             # unchanged when no new file loaded, so downstream assets are not marked stale
@@ -101,11 +104,14 @@ def _build_raw_asset(spec: RawTable) -> AssetsDefinition:
         for r in results:
             if r.status == REJECTED:
                 context.log.error(r.error)
+        for w in load.waiting:
+            context.log.info(f"waiting for the next run: {w.file} ({w.reason})")
         return MaterializeResult(
             data_version=DataVersion(version),
             metadata={
-                "files": MetadataValue.md(_files_markdown(results)),
+                "files": MetadataValue.md(_files_markdown(results, load.waiting)),
                 "files_new": len(results),
+                "files_waiting": MetadataValue.json([w.file for w in load.waiting]),
                 "rows_in": sum(r.rows_in for r in results),
                 "rows_loaded": sum(r.rows_loaded for r in results),
                 "rows_quarantined": sum(r.rows_quarantined for r in results),

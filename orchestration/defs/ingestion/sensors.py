@@ -15,13 +15,13 @@ from dagster import (
 from orchestration.defs.ingestion.keys import raw_asset_key
 from orchestration.defs.resources import LandingResource, WarehouseResource
 from orchestration.io.contract import RAW_TABLES
-from orchestration.io.ingestion.landing import KnownFiles, find_new_files, known_files
+from orchestration.io.ingestion.landing import KnownFiles, known_files, scan_landing
 
 
 def _known(warehouse: WarehouseResource) -> KnownFiles:
     """The ledger's view, read in a short read-only connection (none when no warehouse yet)."""
     if not warehouse.file.exists():
-        return KnownFiles(set(), set())
+        return KnownFiles()
     with warehouse.connect(read_only=True, wait_seconds=0) as con:  # busy: skip this tick
         return known_files(con)
 
@@ -42,9 +42,13 @@ def landing_sensor(
         known = _known(warehouse)
     except duckdb.Error as exc:  # a run is writing the warehouse: look again next tick
         return SkipReason(f"warehouse busy, will retry: {str(exc).splitlines()[0]}")
-    new = find_new_files(landing.root, known)
+    scan = scan_landing(landing.root, known)
+    new = scan.new
+    for waiting in scan.waiting:
+        context.log.info(f"waiting for the next tick: {waiting.file} ({waiting.reason})")
     if not new:
-        return SkipReason(f"no new files under {landing.root}")
+        still = f"; {len(scan.waiting)} file(s) still being written" if scan.waiting else ""
+        return SkipReason(f"no new files under {landing.root}{still}")
     hashes = sorted(digest for files in new.values() for _, digest in files)
     # The same set of new files never triggers twice, whatever the tick.
     run_key = "landing-" + hashlib.sha256("".join(hashes).encode()).hexdigest()[:20]

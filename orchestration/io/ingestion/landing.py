@@ -1,26 +1,34 @@
-"""The landing folder: which data files it holds, their content hashes, and which are new.
+"""The landing folder: which data files it holds, which are new by content hash, which still wait.
 
 Every data file under ``LANDING_DIR/<table>/`` (recursively) belongs to that contract table. A
-file is new when the load ledger holds no row with its table and content hash; the ledger's
-(file, size, mtime) triples let a scan skip hashing files it has seen, so the landing sensor
-stays cheap on folders of many gigabytes.
+file is identified by the sha256 of its bytes, never by its size and modification time (``cp -p``
+and ``rsync -t`` keep both while changing the content), so every scan hashes every file. A file
+that may still be being written waits for a later run instead of loading truncated: it has a
+temporary name (``.part``, ``.tmp``, ``.crdownload``, ``~``, a leading ``.`` or ``~$``), or it was
+modified within the settle interval and changed again while the scan looked.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from orchestration.io import settings
 from orchestration.io.contract import RAW_TABLES
 from orchestration.io.tables import LOAD_LEDGER
 from orchestration.io.warehouse import table_exists
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+DATA_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES
+# What downloaders, editors and copy tools name a file while they write it.
+TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".download", "~")
+TEMP_PREFIXES = (".", "~$")
 
 
 def file_hash(path: Path) -> str:
@@ -32,13 +40,26 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _is_data_name(name: str) -> bool:
+    return name.lower().endswith(DATA_SUFFIXES)
+
+
+def temporary_name(name: str) -> bool:
+    """A data file's name while it is being written: ``x.csv.part``, ``.x.csv``, ``~$x.csv``."""
+    lower = name.lower()
+    if lower.startswith(TEMP_PREFIXES):
+        return _is_data_name(lower.lstrip(".~$"))
+    return any(lower.endswith(s) and _is_data_name(lower.removesuffix(s)) for s in TEMP_SUFFIXES)
+
+
 def _is_data_file(path: Path) -> bool:
-    # Names starting with "." or "_" are in-progress writes or markers (_SUCCESS, .part files).
-    name = path.name.lower()
+    # "_" starts markers such as _SUCCESS; those and temporary names are never data.
+    name = path.name
     return (
         path.is_file()
-        and not name.startswith((".", "_"))
-        and name.endswith(CSV_SUFFIXES + PARQUET_SUFFIXES)
+        and not name.startswith("_")
+        and not temporary_name(name)
+        and _is_data_name(name)
     )
 
 
@@ -69,44 +90,113 @@ def source_name(path: Path, landing_dir: Path | None) -> str:
 
 @dataclass(frozen=True)
 class KnownFiles:
-    """What the ledger says was already seen: hashes per table and (file, size, mtime) triples."""
+    """What the ledger says was already seen: (table, content hash) pairs."""
 
-    hashes: set[tuple[str, str]]
-    stats: set[tuple[str, str, int, int]]
+    hashes: set[tuple[str, str]] = field(default_factory=set)
 
 
 def known_files(con: duckdb.DuckDBPyConnection) -> KnownFiles:
     """What the load ledger has seen (empty when nothing was ever loaded)."""
     if not table_exists(con, *LOAD_LEDGER):
-        return KnownFiles(set(), set())
-    rows = con.execute(
-        f'select "table", content_hash, file, file_size, file_mtime_ns from {LOAD_LEDGER.sql}'
-    ).fetchall()
-    return KnownFiles(
-        hashes={(table, digest) for table, digest, *_ in rows},
-        stats={(table, file, size, mtime) for table, _, file, size, mtime in rows},
-    )
+        return KnownFiles()
+    rows = con.execute(f'select distinct "table", content_hash from {LOAD_LEDGER.sql}').fetchall()
+    return KnownFiles(hashes={(table, digest) for table, digest in rows})
+
+
+@dataclass(frozen=True)
+class WaitingFile:
+    """A landing file left for a later run because it may still be being written."""
+
+    table: str
+    file: str
+    reason: str
+
+
+@dataclass
+class LandingScan:
+    """New files per table (with their content hash) and the files that wait for a later run."""
+
+    new: dict[str, list[tuple[Path, str]]] = field(default_factory=dict)
+    waiting: list[WaitingFile] = field(default_factory=list)
+
+
+def _stat_key(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:  # renamed or removed while we looked
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _temporary_files(landing_dir: Path, tables: Iterable[str]) -> list[WaitingFile]:
+    waiting = []
+    for table in tables:
+        folder = Path(landing_dir) / table
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and temporary_name(path.name):
+                    waiting.append(
+                        WaitingFile(
+                            table,
+                            source_name(path, landing_dir),
+                            "temporary name: still being written",
+                        )
+                    )
+    return waiting
+
+
+def scan_landing(
+    landing_dir: Path,
+    known: KnownFiles,
+    tables: Iterable[str] | None = None,
+    settle_seconds: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> LandingScan:
+    """The files whose content hash the ledger does not hold, and those that must wait.
+
+    A file modified within the last settle_seconds (INGEST_SETTLE_SECONDS) is looked at again
+    after that interval (one pause per scan); if its size or modification time changed, or
+    changed while it was hashed, it waits for the next run.
+    """
+    tables = list(tables or RAW_TABLES)
+    settle = settings.ingest_settle_seconds() if settle_seconds is None else settle_seconds
+    scan = LandingScan(waiting=_temporary_files(landing_dir, tables))
+    candidates = [(t, p) for t, files in landing_files(landing_dir, tables).items() for p in files]
+    before = {p: _stat_key(p) for _, p in candidates}
+    now_ns = time.time_ns()
+    fresh = {
+        p for p, key in before.items() if key and now_ns - key[1] < settle * 1e9
+    }  # future mtimes (clock skew) count as fresh too
+    if fresh:
+        sleep(settle)
+    for table, path in candidates:
+        source = source_name(path, landing_dir)
+        if before[path] is None:
+            continue
+        if path in fresh and _stat_key(path) != before[path]:
+            scan.waiting.append(
+                WaitingFile(table, source, f"still being written: changed within {settle:g} s")
+            )
+            continue
+        digest = file_hash(path)
+        if _stat_key(path) != before[path]:
+            scan.waiting.append(
+                WaitingFile(table, source, "still being written: changed while read")
+            )
+            continue
+        if (table, digest) not in known.hashes:
+            scan.new.setdefault(table, []).append((path, digest))
+    return scan
 
 
 def find_new_files(
-    landing_dir: Path, known: KnownFiles, tables: Iterable[str] | None = None
+    landing_dir: Path,
+    known: KnownFiles,
+    tables: Iterable[str] | None = None,
+    settle_seconds: float | None = None,
 ) -> dict[str, list[tuple[Path, str]]]:
-    """Files whose content hash the ledger does not hold, with their hash.
-
-    A file whose name, size and modification time match a ledger row is taken as seen without
-    hashing it again.
-    """
-    new: dict[str, list[tuple[Path, str]]] = {}
-    for table, files in landing_files(landing_dir, tables).items():
-        for path in files:
-            stat = path.stat()
-            source = source_name(path, landing_dir)
-            if (table, source, stat.st_size, stat.st_mtime_ns) in known.stats:
-                continue
-            digest = file_hash(path)
-            if (table, digest) not in known.hashes:
-                new.setdefault(table, []).append((path, digest))
-    return new
+    """Files whose content hash the ledger does not hold, with their hash (settled files only)."""
+    return scan_landing(landing_dir, known, tables, settle_seconds).new
 
 
 def new_landing_files(landing_dir: Path, con: duckdb.DuckDBPyConnection) -> dict[str, list[Path]]:

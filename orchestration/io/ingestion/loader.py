@@ -3,8 +3,9 @@
 Each file is read as text and checked row by row (`rows`); good rows go to ``raw.<table>`` with
 their contract types, bad rows to ``raw_quarantine.<table>`` as text with the reason, and
 ``raw._load_ledger`` gets one row per file with its content hash, so a file whose content was
-loaded before is never loaded twice. A load killed half way leaves nothing of that file behind,
-and the next run loads it again.
+loaded before is never loaded twice. Anything unexpected while loading one file rejects that
+file, with its name and the error, and the other files still load. A load killed half way
+leaves nothing of that file behind, and the next run loads it again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from pathlib import Path
 import duckdb
 
 from orchestration.io.contract import RAW_TABLES, RawTable
-from orchestration.io.ingestion.landing import file_hash, find_new_files, known_files, source_name
+from orchestration.io.ingestion.landing import (
+    WaitingFile,
+    file_hash,
+    known_files,
+    scan_landing,
+    source_name,
+)
 from orchestration.io.ingestion.raw_tables import (
     LOADED,
     REJECTED,
@@ -29,16 +36,22 @@ from orchestration.io.ingestion.raw_tables import (
     quote,
     raw_table,
 )
+from orchestration.io.ingestion.reading import (
+    CONTROL_CHARACTERS,
+    FileRejected,
+    file_columns,
+    readable,
+    reader,
+)
 from orchestration.io.ingestion.rows import (
     MAX_VALUE_IN_REASON,
     TEMP_TABLES,
-    FileRejected,
     check_rows,
-    file_columns,
+    extra_name,
     map_columns,
-    reader,
     typed_name,
 )
+from orchestration.io.ingestion.timestamps import TimestampBounds
 from orchestration.io.tables import LOAD_LEDGER
 
 
@@ -68,31 +81,34 @@ def _write_file(
 ) -> None:
     """Insert good rows, quarantined rows and the ledger row in one transaction."""
     contract = [quote(c.name) for c in spec.columns]
-    extra = [quote(e) for e in extras]
+    extra = [quote(e) for e in extras]  # the file's names, as columns of the raw table
+    extra_text = [extra_name(i) for i in range(len(extras))]  # their names in _ingest_checked
     typed = [typed_name(c) for c in spec.columns]
     meta = [result.file, loaded_at]
     malformed = "'malformed CSV line: ' || error_type"
+    shown = (
+        f"regexp_replace(left(csv_line, {MAX_VALUE_IN_REASON}), '{CONTROL_CHARACTERS}', '?', 'g')"
+    )
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(
             f"INSERT INTO {raw_table(spec.name).sql} ({', '.join(contract + extra)}, "
             f"_source_file, _source_line, _loaded_at) "
-            f"SELECT {', '.join(typed + extra)}, ?, {line}, ? "
+            f"SELECT {', '.join(typed + extra_text)}, ?, {line}, ? "
             f"FROM _ingest_checked c WHERE _reason IS NULL",
             meta,
         )
         con.execute(
             f"INSERT INTO {quarantine_table(spec.name).sql} ({', '.join(contract + extra)}, "
             f"_source_file, _source_line, _reason, _loaded_at) "
-            f"SELECT {', '.join(contract + extra)}, ?, {line}, _reason, ? "
+            f"SELECT {', '.join(contract + extra_text)}, ?, {line}, _reason, ? "
             f"FROM _ingest_checked c WHERE _reason IS NOT NULL",
             meta,
         )
         con.execute(
             f"INSERT INTO {quarantine_table(spec.name).sql} "
             f"(_source_file, _source_line, _reason, _loaded_at) "
-            f"SELECT ?, line, {malformed} || '=''' "
-            f"|| left(csv_line, {MAX_VALUE_IN_REASON}) || '''', ? "
+            f"SELECT ?, line, {malformed} || '=''' || {shown} || '''', ? "
             f"FROM _ingest_rejects ORDER BY line",
             meta,
         )
@@ -153,7 +169,12 @@ def _already_loaded(con: duckdb.DuckDBPyConnection, table: str, digest: str) -> 
 
 
 def _load_file(
-    con: duckdb.DuckDBPyConnection, spec: RawTable, path: Path, digest: str, source: str
+    con: duckdb.DuckDBPyConnection,
+    spec: RawTable,
+    path: Path,
+    digest: str,
+    source: str,
+    bounds: TimestampBounds,
 ) -> FileLoadResult:
     result = FileLoadResult(table=spec.name, file=source, content_hash=digest)
     stat = path.stat()
@@ -167,12 +188,19 @@ def _load_file(
         if stat.st_size == 0:
             raise FileRejected(f"{source}: unreadable file: the file is empty")
         reader_sql, _ = reader(path)
-        mapping, extras = map_columns(file_columns(con, reader_sql, path, source), spec, source)
-        add_extra_columns(con, spec.name, extras)
-        line = check_rows(con, spec, path, mapping, extras, source)
+        with readable(path) as read_path:
+            cols, header = file_columns(con, reader_sql, read_path, path, source)
+            mapping, extras = map_columns(cols, spec, source, header)
+            add_extra_columns(con, spec.name, extras)
+            line = check_rows(con, spec, path, read_path, mapping, extras, source, bounds)
         _write_file(con, spec, extras, line, result, file_stat, loaded_at)
-    except FileRejected as exc:
-        result.status, result.error = REJECTED, str(exc)
+    except Exception as exc:  # one bad file (or a bug it triggers) must not stop the others
+        if isinstance(exc, FileRejected):
+            result.error = str(exc)
+        else:
+            message = " ".join(str(exc).split())[:300]
+            result.error = f"{source}: could not be loaded: {type(exc).__name__}: {message}"
+        result.status = REJECTED
         result.rows_in = result.rows_loaded = result.rows_quarantined = 0
         result.quarantine_reasons = {}
         _record(con, result, file_stat, loaded_at)
@@ -189,8 +217,9 @@ def _load(
     landing_dir: Path | None,
 ) -> list[FileLoadResult]:
     spec = RAW_TABLES[table]
+    bounds = TimestampBounds.from_settings()
     return [
-        _load_file(con, spec, Path(path), digest, source_name(Path(path), landing_dir))
+        _load_file(con, spec, Path(path), digest, source_name(Path(path), landing_dir), bounds)
         for path, digest in files
     ]
 
@@ -205,8 +234,8 @@ def load_table_files(
 
     Files are named in the warehouse relative to landing_dir when given (else by absolute path).
     A file whose content was already loaded into this table is skipped (skipped_duplicate); one
-    that cannot be read or lacks a required column is rejected with the reason, and the other
-    files still load.
+    that cannot be read, lacks a required column or fails in any other way is rejected with the
+    reason, and the other files still load.
     """
     if table not in RAW_TABLES:
         raise ValueError(f"{table!r} is not a raw contract table ({', '.join(RAW_TABLES)})")
@@ -214,10 +243,22 @@ def load_table_files(
     return _load(con, table, [(Path(p), file_hash(Path(p))) for p in files], landing_dir)
 
 
-def load_landing(
-    landing_dir: Path, con: duckdb.DuckDBPyConnection, tables: list[str] | None = None
-) -> list[FileLoadResult]:
-    """Load every new file under landing_dir/<table>/ for the contract tables (or the given ones).
+@dataclass
+class LandingLoad:
+    """One run over the landing folder: what each new file became, and the files that wait."""
+
+    results: list[FileLoadResult]
+    waiting: list[WaitingFile]
+
+
+def load_new_files(
+    landing_dir: Path,
+    con: duckdb.DuckDBPyConnection,
+    tables: list[str] | None = None,
+    settle_seconds: float | None = None,
+) -> LandingLoad:
+    """Load every new, settled file under landing_dir/<table>/ for the contract tables (or the
+    given ones); files that may still be being written wait for a later run.
 
     Absent tables are created empty, so downstream models always find every raw table.
     """
@@ -225,12 +266,22 @@ def load_landing(
     unknown = sorted(set(tables or []) - set(RAW_TABLES))
     if unknown:
         raise ValueError(f"not raw contract tables: {', '.join(unknown)}")
-    new = find_new_files(Path(landing_dir), known_files(con), tables)
+    scan = scan_landing(Path(landing_dir), known_files(con), tables, settle_seconds)
     results: list[FileLoadResult] = []
     for table in RAW_TABLES:  # contract order, so loads are deterministic
-        if table in new:
-            results.extend(_load(con, table, new[table], Path(landing_dir)))
-    return results
+        if table in scan.new:
+            results.extend(_load(con, table, scan.new[table], Path(landing_dir)))
+    return LandingLoad(results, scan.waiting)
+
+
+def load_landing(
+    landing_dir: Path,
+    con: duckdb.DuckDBPyConnection,
+    tables: list[str] | None = None,
+    settle_seconds: float | None = None,
+) -> list[FileLoadResult]:
+    """What each new, settled file under landing_dir/<table>/ became (see load_new_files)."""
+    return load_new_files(landing_dir, con, tables, settle_seconds).results
 
 
 def loaded_version(con: duckdb.DuckDBPyConnection, table: str) -> str:

@@ -5,6 +5,10 @@ once to its contract type, and per row the reason it breaks the contract (NULL w
 The checks are one set-based CASE built from the contract, never a Python loop per row. CSV lines
 that do not parse at all are collected in ``_ingest_rejects``; valid rows repeating an earlier
 row's primary key with other content are marked as duplicates.
+
+The file's own column names never reach that SQL: contract columns take their contract names and
+extra columns positional names (``__extra_0``...), so a header such as ``rowid``, ``select`` or
+``a"b`` cannot shadow DuckDB's pseudo-columns or break a statement.
 """
 
 from __future__ import annotations
@@ -14,10 +18,17 @@ from pathlib import Path
 import duckdb
 
 from orchestration.io.contract import DUCKDB_TYPES, LOAD_COLUMNS, Column, RawTable
-from orchestration.io.ingestion.landing import PARQUET_SUFFIXES
+from orchestration.io.ingestion import timestamps
 from orchestration.io.ingestion.raw_tables import QUARANTINE_COLUMNS, quote
+from orchestration.io.ingestion.reading import (
+    CONTROL_CHARACTERS,
+    FileRejected,
+    may_hold_control_characters,
+    reader,
+    unreadable,
+)
+from orchestration.io.ingestion.timestamps import TimestampBounds
 
-FUTURE_TOLERANCE = "interval 1 day"  # clocks drift; later than now + 1 day is an error
 MAX_VALUE_IN_REASON = 80  # offending values are quoted in the reason, cut to this length
 # Per-connection scratch tables of one file's load, dropped after each file.
 TEMP_TABLES = (
@@ -30,63 +41,40 @@ TEMP_TABLES = (
 )
 
 
-class FileRejected(Exception):
-    """The file cannot be loaded at all (unreadable, or a required column is missing)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading the file
-
-
-def reader(path: Path) -> tuple[str, int]:
-    """SQL reading the file as text (one ? parameter: the path) and the line of its first row.
-
-    CSV lines that do not parse (wrong number of fields, bad quoting) are set aside by DuckDB in
-    _ingest_reject_errors, so they are quarantined instead of failing the whole file.
-    """
-    if path.name.lower().endswith(PARQUET_SUFFIXES):
-        return "(SELECT cast(columns(*) AS varchar) FROM read_parquet(?))", 1  # no header line
-    csv = (
-        "read_csv(?, header = true, all_varchar = true, store_rejects = true, "
-        "rejects_table = '_ingest_reject_errors', rejects_scan = '_ingest_reject_scans')"
-    )
-    return csv, 2  # line 1 is the header
-
-
-def _unreadable(source: str, exc: Exception) -> FileRejected:
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return FileRejected(f"{source}: unreadable file: {message}")
-
-
-def file_columns(
-    con: duckdb.DuckDBPyConnection, reader_sql: str, path: Path, source: str
-) -> list[str]:
-    """The file's column names, as its header (or Parquet schema) spells them."""
-    try:
-        return [
-            r[0]
-            for r in con.execute(f"DESCRIBE SELECT * FROM {reader_sql}", [str(path)]).fetchall()
-        ]
-    except duckdb.Error as exc:
-        raise _unreadable(source, exc) from exc
-
-
 def map_columns(
-    file_cols: list[str], spec: RawTable, source: str
+    file_cols: list[str], spec: RawTable, source: str, header: list[str] | None = None
 ) -> tuple[dict[str, str], list[str]]:
     """Match the file's header to the contract (case and surrounding spaces ignored).
 
-    Returns contract column -> file column, and the extra file columns to keep as text.
+    Returns contract column -> file column, and the extra file columns to keep as text. Two
+    file columns naming the same contract column (``Email`` and ``email``) reject the file.
     """
+    contract = set(spec.column_names)
+    claims: dict[str, list[str]] = {}
+    for c in header or file_cols:
+        if c.strip().lower() in contract:
+            claims.setdefault(c.strip().lower(), []).append(c)
+    repeated = sorted(name for name, cols in claims.items() if len(cols) > 1)
+    if repeated:
+        raise FileRejected(
+            f"{source}: column {', '.join(repeated)} appears more than once in the header "
+            f"(file has: {', '.join(file_cols)})"
+        )
     by_name = {c.strip().lower(): c for c in file_cols}
-    mapping = {c.name: by_name[c.name] for c in spec.columns if c.name in by_name}
+    mapping = {name: by_name[name] for name in claims if name in by_name}
     missing = [c for c in spec.required_columns if c not in mapping]
+    if missing and any(len(c) > 1 and c[0] == c[-1] == '"' for c in file_cols):
+        # the sniffer found no consistent quoting and read the header's quotes as text
+        raise FileRejected(
+            f"{source}: unbalanced quotes: the CSV reader could not use '\"' as the quote "
+            f"character, so the header reads {', '.join(file_cols)}"
+        )
     if missing:
         raise FileRejected(
             f"{source}: missing required column{'s' if len(missing) > 1 else ''} "
             f"{', '.join(missing)} for table {spec.name} (file has: {', '.join(file_cols)})"
         )
-    reserved = set(LOAD_COLUMNS) | set(QUARANTINE_COLUMNS)
+    reserved = {c.lower() for c in (*LOAD_COLUMNS, *QUARANTINE_COLUMNS)}
     used = set(mapping.values())
     extras = [c for c in file_cols if c not in used and c.strip().lower() not in reserved]
     return mapping, extras
@@ -101,9 +89,16 @@ def typed_name(col: Column) -> str:
     return quote(f"__typed__{col.name}") if col.type != "string" else quote(col.name)
 
 
-def _typed(col: Column) -> str:
+def extra_name(position: int) -> str:
+    """Column of _ingest_checked holding the file's extra column at this position, as text."""
+    return quote(f"__extra_{position}")
+
+
+def _typed(col: Column, zones: tuple[str, ...]) -> str:
     """The contract-typed value of a text column; NULL when blank or not castable."""
-    # DuckDB's number and timestamp casts accept surrounding spaces; only booleans need a trim.
+    if col.type == "timestamp":
+        return timestamps.instant_expr(col.name, zones)
+    # DuckDB's number casts accept surrounding spaces; only booleans need a trim.
     text = f"trim({quote(col.name)})" if col.type == "boolean" else quote(col.name)
     if col.type == "double":
         # NaN and infinity cast fine but are not values anyone meant to send
@@ -120,32 +115,48 @@ def _typed(col: Column) -> str:
 
 
 def with_value(kind: str, value: str) -> str:
-    """SQL for a reason text: kind='offending value' (the value cut to a readable length)."""
-    return f"'{kind}=''' || left({value}, {MAX_VALUE_IN_REASON}) || ''''"
+    """SQL for a reason text: kind='offending value' (cut to a readable length, controls shown
+    as '?', so the reason itself is safe to store and show anywhere)."""
+    kind = kind.replace("'", "''")
+    shown = (
+        f"regexp_replace(left({value}, {MAX_VALUE_IN_REASON}), '{CONTROL_CHARACTERS}', '?', 'g')"
+    )
+    return f"'{kind}=''' || {shown} || ''''"
 
 
-def _row_checks(spec: RawTable) -> list[tuple[str, str]]:
+def _row_checks(
+    spec: RawTable, extras: list[str], bounds: TimestampBounds, controls: bool = True
+) -> list[tuple[str, str]]:
     """(condition, reason) pairs over _ingest_checked's columns; the first that holds wins."""
     checks: list[tuple[str, str]] = []
     blank = "({v} is null or trim({v}) = '')"
+    texts = [(c.name, quote(c.name)) for c in spec.columns]
+    texts += [(name, extra_name(i)) for i, name in enumerate(extras)]
+    # one search over the row's text finds the (rare) rows that hold one, then which column
+    which = " ".join(
+        f"WHEN regexp_matches({v}, '{CONTROL_CHARACTERS}') "
+        f"THEN {with_value(f'control character in value: {label}', v)}"
+        for label, v in texts
+    )
+    any_text = f"concat({', '.join(v for _, v in texts)})"
+    if controls:
+        checks.append((f"regexp_matches({any_text}, '{CONTROL_CHARACTERS}')", f"CASE {which} END"))
     for col in spec.columns:
         if col.required:
             v = quote(col.name)
             checks.append((blank.format(v=v), f"'missing required value: {col.name}'"))
-    kinds = {
-        "bigint": "not an integer",
-        "double": "not a number",
-        "timestamp": "not a timestamp",
-        "boolean": "not a boolean",
-    }
+    kinds = {"bigint": "not an integer", "double": "not a number", "boolean": "not a boolean"}
     for col in spec.columns:
         v, typed = quote(col.name), typed_name(col)
-        if col.type != "string":
-            bad = f"{typed} is null and not {blank.format(v=v)}"
-            checks.append((bad, with_value(f"{kinds[col.type]}: {col.name}", v)))
+        not_blank = f"not {blank.format(v=v)}"
         if col.type == "timestamp":
-            future = f"{typed} > current_timestamp + {FUTURE_TOLERANCE}"
-            checks.append((future, with_value(f"timestamp in the future: {col.name}", v)))
+            for cond, kind, value in timestamps.timestamp_checks(
+                col.name, typed, not_blank, bounds
+            ):
+                checks.append((cond, with_value(kind, value)))
+        elif col.type != "string":
+            bad = f"{typed} is null and {not_blank}"
+            checks.append((bad, with_value(f"{kinds[col.type]}: {col.name}", v)))
         if col.non_negative:
             checks.append((f"{typed} < 0", with_value(f"negative value: {col.name}", v)))
         if col.allowed_values:
@@ -170,9 +181,11 @@ def check_rows(
     con: duckdb.DuckDBPyConnection,
     spec: RawTable,
     path: Path,
+    read_path: str,
     mapping: dict[str, str],
     extras: list[str],
     source: str,
+    bounds: TimestampBounds,
 ) -> str:
     """Read the file into temp table _ingest_checked: text, typed values and reason per row.
 
@@ -186,9 +199,17 @@ def check_rows(
         if c.name in mapping
         else f"CAST(NULL AS varchar) AS {quote(c.name)}"
         for c in spec.columns
-    ] + [quote(e) for e in extras]
-    typed = [f"{_typed(c)} AS {typed_name(c)}" for c in spec.columns if c.type != "string"]
-    whens = "\n".join(f"WHEN {cond} THEN {reason}" for cond, reason in _row_checks(spec))
+    ] + [f"{quote(e)} AS {extra_name(i)}" for i, e in enumerate(extras)]
+    stamps = [c.name for c in spec.columns if c.type == "timestamp"]
+    fast = "".join(f", {timestamps.fast_expr(c)} AS {timestamps.fast_name(c)}" for c in stamps)
+    parts = "".join(f", {timestamps.parts_expr(c)} AS {timestamps.parts_name(c)}" for c in stamps)
+    local = "".join(f", {timestamps.local_expr(c)} AS {timestamps.local_name(c)}" for c in stamps)
+    zones = timestamps.zone_names(con)
+    typed = "".join(
+        f", {_typed(c, zones)} AS {typed_name(c)}" for c in spec.columns if c.type != "string"
+    )
+    checks = _row_checks(spec, extras, bounds, may_hold_control_characters(path))
+    whens = "\n".join(f"WHEN {cond} THEN {reason}" for cond, reason in checks)
     con.execute("DROP TABLE IF EXISTS _ingest_reject_errors")
     con.execute("DROP TABLE IF EXISTS _ingest_reject_scans")
     try:
@@ -196,14 +217,14 @@ def check_rows(
             f"""
             CREATE OR REPLACE TEMP TABLE _ingest_checked AS
             SELECT *, CASE {whens} END AS _reason
-            FROM (SELECT *{"".join(", " + t for t in typed)} FROM (
-                SELECT {", ".join(text)} FROM {reader_sql}
-            ))
+            FROM (SELECT *{typed} FROM (SELECT *{local} FROM (SELECT *{parts} FROM (
+                SELECT *{fast} FROM (SELECT {", ".join(text)} FROM {reader_sql})
+            ))))
             """,
-            [str(path)],
+            [read_path],
         )
     except duckdb.Error as exc:
-        raise _unreadable(source, exc) from exc
+        raise unreadable(source, exc, path) from exc
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _ingest_rejects "
         "(line BIGINT, error_type VARCHAR, csv_line VARCHAR)"

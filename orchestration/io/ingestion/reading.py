@@ -1,0 +1,152 @@
+"""Opening one landing file for DuckDB: the path it reads, the reader SQL, the file's columns,
+and the file-level reasons a file cannot be read.
+
+The file is read through a symlink with a plain name, so ``*``, ``?`` and ``[`` in its name are
+never expanded as a glob; a UTF-16 CSV is read from a UTF-8 copy. Lines up to MAX_LINE_BYTES are
+read (DuckDB's default is 2 MB); a longer line is quarantined, or, when the CSV sniffer meets it,
+rejects the file with its line number.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from orchestration.io.ingestion.landing import CSV_SUFFIXES, PARQUET_SUFFIXES
+
+MAX_LINE_BYTES = 32 << 20
+# C0 control characters but tab, newline and carriage return (which quoted fields may hold):
+# a NUL in a value later breaks the PostgreSQL sync for everyone.
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_CONTROL_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\r")
+
+
+class FileRejected(Exception):
+    """The file cannot be loaded at all (unreadable, or a required column is missing)."""
+
+
+@contextmanager
+def readable(path: Path) -> Iterator[str]:
+    """A path DuckDB reads as exactly this file: a symlink with a plain name in a temp folder.
+
+    DuckDB expands ``*``, ``?`` and ``[`` in a path as a glob (in the file's name or any folder
+    above it), which would read a sibling's rows under this file's name. A CSV starting with a
+    UTF-16 byte-order mark is given as a UTF-8 copy instead: DuckDB's sniffer does not detect
+    UTF-16, and its utf-16 reader reads a big-endian file as no rows at all.
+    """
+    name = path.name.lower()
+    suffix = next((s for s in (*PARQUET_SUFFIXES, *CSV_SUFFIXES[::-1]) if name.endswith(s)), "")
+    with tempfile.TemporaryDirectory(prefix="ingest_") as folder:
+        link = Path(folder) / f"file{suffix}"
+        with path.open("rb") as handle:
+            utf16 = handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        if utf16 and suffix == ".csv":
+            with (
+                path.open(encoding="utf-16", newline="") as source,
+                link.open("w", encoding="utf-8", newline="") as copy,
+            ):
+                shutil.copyfileobj(source, copy, 1 << 20)
+        else:
+            link.symlink_to(Path(path).resolve())
+        yield str(link)
+
+
+def reader(path: Path) -> tuple[str, int]:
+    """SQL reading the file as text (one ? parameter: the path) and the line of its first row.
+
+    CSV lines that do not parse (wrong number of fields, bad quoting, too long) are set aside by
+    DuckDB in _ingest_reject_errors, so they are quarantined instead of failing the whole file.
+    """
+    if path.name.lower().endswith(PARQUET_SUFFIXES):
+        return "(SELECT cast(columns(*) AS varchar) FROM read_parquet(?))", 1  # no header line
+    csv = (
+        "read_csv(?, header = true, all_varchar = true, store_rejects = true, "
+        f"max_line_size = {MAX_LINE_BYTES}, "
+        "rejects_table = '_ingest_reject_errors', rejects_scan = '_ingest_reject_scans')"
+    )
+    return csv, 2  # line 1 is the header
+
+
+def _first_long_line(path: Path) -> tuple[int, int] | None:
+    """(line number, bytes) of the file's first line longer than MAX_LINE_BYTES, if any."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    line, size = 1, 0
+    with opener(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            start = 0
+            while (end := chunk.find(b"\n", start)) >= 0:
+                if size + end - start > MAX_LINE_BYTES:
+                    return line, size + end - start
+                line, size, start = line + 1, 0, end + 1
+            size += len(chunk) - start
+    return (line, size) if size > MAX_LINE_BYTES else None
+
+
+def may_hold_control_characters(path: Path) -> bool:
+    """False only for a plain CSV file without a control byte, whose rows need no such check.
+
+    A byte scan runs at disk speed, while a per-value search in SQL costs about a third of the
+    whole load; Parquet and gzip bytes say nothing about the values, so those are checked.
+    """
+    if not path.name.lower().endswith(".csv"):
+        return True
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            if len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk):  # C speed, unlike re
+                return True
+    return False
+
+
+def unreadable(source: str, exc: Exception, path: Path | None = None) -> FileRejected:
+    """The file-level reason: DuckDB's message without its dialect dump, or the long line."""
+    text = str(exc).strip()
+    if path is not None and "line size" in text.lower():
+        long_line = _first_long_line(path)
+        if long_line:
+            return FileRejected(
+                f"{source}: line {long_line[0]} is {long_line[1]:,} bytes, longer than the "
+                f"maximum line size of {MAX_LINE_BYTES:,} bytes"
+            )
+    lines = []
+    for line in text.splitlines():
+        if not line.strip():
+            break  # DuckDB appends the sniffed dialect after a blank line
+        if not line.startswith("Original Line"):
+            lines.append(line.strip())
+    message = " ".join(lines)[:300] or type(exc).__name__
+    return FileRejected(f"{source}: unreadable file: {message}")
+
+
+def file_columns(
+    con: duckdb.DuckDBPyConnection, reader_sql: str, read_path: str, path: Path, source: str
+) -> tuple[list[str], list[str] | None]:
+    """The file's column names as DuckDB reads them, and the header line itself when needed.
+
+    DuckDB renames a repeated header name (``a``, ``a_1``); when a name looks renamed, the header
+    line is read as it is, so a repeated contract column is caught rather than taken as an extra.
+    """
+    try:
+        cols = [
+            r[0]
+            for r in con.execute(f"DESCRIBE SELECT * FROM {reader_sql}", [read_path]).fetchall()
+        ]
+        lower = {c.lower() for c in cols}
+        renamed = [c for c in cols if re.sub(r"_\d+$", "", c).lower() in lower - {c.lower()}]
+        if not renamed or path.name.lower().endswith(PARQUET_SUFFIXES):
+            return cols, None
+        header = con.execute(
+            "SELECT * FROM read_csv(?, header = false, all_varchar = true, "
+            f"max_line_size = {MAX_LINE_BYTES}) LIMIT 1",
+            [read_path],
+        ).fetchone()
+        return cols, [h or "" for h in header or ()]
+    except duckdb.Error as exc:
+        raise unreadable(source, exc, path) from exc
