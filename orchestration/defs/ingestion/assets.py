@@ -80,7 +80,6 @@ def _build_raw_asset(spec: RawTable) -> AssetsDefinition:
 
     @asset(
         key=key,
-        group_name="ingestion",
         kinds={"duckdb"},
         pool="duckdb",
         description=(
