@@ -41,3 +41,14 @@ cc_labels as (
     select node_id, component_id from cc_labels_{{ iterations }}
 )
 {%- endmacro %}
+
+{#- identifier -> customer_key for one identifier type, from the resolved identity graph: the
+    import every int_<entity>_attributed model joins its source to (identifiers that resolve to
+    no customer are left out, so the join leaves their rows' customer_key null). -#}
+{% macro resolved_identifiers(identifier_type) -%}
+    select
+        identifier,
+        customer_key
+    from {{ ref('int_identity_resolved') }}
+    where identifier_type = '{{ identifier_type }}' and customer_key is not null
+{%- endmacro %}

@@ -11,11 +11,7 @@ billing_customers as (
 
 identity as (
 
-    select
-        identifier,
-        customer_key
-    from {{ ref('int_identity_resolved') }}
-    where identifier_type = 'billing_customer' and customer_key is not null
+    {{ resolved_identifiers('billing_customer') }}
 
 ),
 

@@ -11,11 +11,7 @@ contacts as (
 
 identity as (
 
-    select
-        identifier,
-        customer_key
-    from {{ ref('int_identity_resolved') }}
-    where identifier_type = 'crm_contact' and customer_key is not null
+    {{ resolved_identifiers('crm_contact') }}
 
 ),
 

@@ -11,11 +11,7 @@ events as (
 
 identity as (
 
-    select
-        identifier,
-        customer_key
-    from {{ ref('int_identity_resolved') }}
-    where identifier_type = 'product_user' and customer_key is not null
+    {{ resolved_identifiers('product_user') }}
 
 ),
 

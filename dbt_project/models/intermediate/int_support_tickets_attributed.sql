@@ -11,11 +11,7 @@ tickets as (
 
 identity as (
 
-    select
-        identifier,
-        customer_key
-    from {{ ref('int_identity_resolved') }}
-    where identifier_type = 'email' and customer_key is not null
+    {{ resolved_identifiers('email') }}
 
 ),
 
