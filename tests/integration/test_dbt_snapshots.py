@@ -72,7 +72,7 @@ def assert_same_rows(left: pd.DataFrame, right: pd.DataFrame) -> None:
 def test_reference_period_has_both_dates(built_warehouse):
     period = query(built_warehouse, "select * from marts.reference_period")
     assert len(period) == 1
-    row = period.iloc[0].astype(str)
+    row = period.astype(str).iloc[0]  # column-wise: dates print without a time
     assert (
         row["scoring_date"]
         == row["latest_activity_date"]

@@ -63,6 +63,7 @@ customer_snapshots as (
 
     select
         customers.*,
+        cast(customers.created_at as date) as created_date,
         snapshots.snapshot,
         snapshots.as_of_date
     from customers
@@ -80,8 +81,8 @@ select
     customer_snapshots.country,
     customer_snapshots.employee_count,
     case
-        when cast(customer_snapshots.created_at as date) <= customer_snapshots.as_of_date
-            then {{ dbt.datediff('cast(customer_snapshots.created_at as date)', 'customer_snapshots.as_of_date', 'day') }}
+        when customer_snapshots.created_date <= customer_snapshots.as_of_date
+            then {{ dbt.datediff('customer_snapshots.created_date', 'customer_snapshots.as_of_date', 'day') }}
     end as tenure_days,
     coalesce(value_attributes.current_mrr, 0) as current_mrr,
     coalesce(value_attributes.mrr_90d_ago, 0) as mrr_90d_ago,

@@ -70,7 +70,8 @@ select
         when windowed.active_days_90d > 0 then 1.0 * windowed.events_90d / windowed.active_days_90d
     end as events_per_active_day_90d,
     windowed.feature_breadth_90d,
-    {{ dbt.datediff('windowed.last_activity_date', 'snapshots.as_of_date', 'day') }} as days_since_last_activity,
+    {{ dbt.datediff('windowed.last_activity_date', 'snapshots.as_of_date', 'day') }}  -- noqa: LT05
+        as days_since_last_activity,
     -- Last 30 days against the average 30 days of the 60 before, capped at {{ trend_cap }}x
     -- (activity starting from nothing counts as the cap); undefined with no activity in 90 days.
     case
