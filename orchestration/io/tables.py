@@ -46,6 +46,10 @@ STAGED_CONSENT_EVENTS = Table("staging", "stg_consent__events")
 # marts (dbt)
 REFERENCE_PERIOD = Table("marts", "reference_period")
 CUSTOMER_ATTRIBUTES = Table("marts", "customer_attributes")
+# the same attributes as of the validation date (scoring date - outcome window), for outcome checks
+CUSTOMER_ATTRIBUTES_VALIDATION = Table("marts", "customer_attributes_validation")
+# one row: scoring_date, validation_date, outcome_end_date, outcome_window_days
+REFERENCE_PERIOD = Table("marts", "reference_period")
 CUSTOM_ATTRIBUTES = Table("marts", "customer_custom_attributes")
 ATTRIBUTE_QUALITY = Table("marts", "attribute_quality")
 CUSTOMER_OUTCOMES = Table("marts", "customer_outcomes")

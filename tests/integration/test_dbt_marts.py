@@ -29,7 +29,7 @@ REQUIRED_ATTRIBUTES = [
     "support_csat_avg_365d", "nps_latest", "nps_avg_365d", "contact_count",
 ]  # fmt: skip
 TRACKING_CUTOVER = "2025-06-01"
-# A reference date whose 90-day windows lie wholly before the cutover.
+# A scoring date whose 90-day windows lie wholly before the cutover.
 BEFORE_CUTOVER = "2025-05-15"
 FLAT_ARCHETYPES = (
     "steady_low_touch",
@@ -85,10 +85,14 @@ def test_one_attribute_row_per_customer(marts_warehouse):
         "select (select count(*) from marts.dim_customers) as customers, "
         "(select count(distinct customer_key) from marts.customer_attributes) as attribute_keys, "
         "(select count(*) from marts.customer_attributes) as attribute_rows, "
+        "(select count(distinct customer_key) from marts.customer_attributes_validation) "
+        "as validation_keys, "
+        "(select count(*) from marts.customer_attributes_validation) as validation_rows, "
         "(select count(*) from marts.customer_outcomes) as outcome_rows",
     ).iloc[0]
     assert counts["customers"] > 500
     assert counts["attribute_rows"] == counts["attribute_keys"] == counts["customers"]
+    assert counts["validation_rows"] == counts["validation_keys"] == counts["customers"]
     assert counts["outcome_rows"] == counts["customers"]
 
 
@@ -148,8 +152,13 @@ def test_counts_zero_filled_and_rates_null_when_undefined(marts_warehouse):
     assert no_events["usage_trend_30d"].isna().all()
     assert (attributes["active_days_30d"] <= attributes["active_days_90d"]).all()
     assert (attributes["events_30d"] <= attributes["events_90d"]).all()
+    # published as of the scoring date: the day the data ends
+    assert (attributes["reference_date"].astype(str) == "2025-12-31").all()
+    validation = query(
+        marts_warehouse, "select reference_date from marts.customer_attributes_validation"
+    )
     assert (
-        attributes["reference_date"].astype(str) == "2025-10-02"
+        validation["reference_date"].astype(str) == "2025-10-02"
     ).all()  # 90 days before the data ends
 
 
@@ -189,15 +198,15 @@ def test_tracking_rename_does_not_move_behavioural_attributes(
 ):
     """Attributes computed before and after the tracking cutover agree for unchanged customers.
 
-    The default reference date (2025-10-02) has its windows wholly after the cutover; a rebuild at
-    BEFORE_CUTOVER has them wholly before it, when events carried the v1 names.
+    The default scoring date (2025-12-31) has its windows wholly after the cutover; a rebuild with
+    scoring date BEFORE_CUTOVER has them wholly before it, when events carried the v1 names.
     """
     after = query(marts_warehouse, "select * from marts.customer_attributes")
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(marts_warehouse, warehouse)
     run_dbt(
         ["run", "--select", "reference_period+", "--exclude", "tag:reporting",
-         "--vars", f"{{reference_date: '{BEFORE_CUTOVER}'}}"],
+         "--vars", f"{{scoring_date: '{BEFORE_CUTOVER}'}}"],
         warehouse,
     )  # fmt: skip
     before = query(warehouse, "select * from marts.customer_attributes")

@@ -4,7 +4,7 @@
 --   completeness: share of customers with a non-null value
 --   validity:     share of non-null values inside the documented range (meta valid_min/valid_max;
 --                 columns without a range are valid when present); 0 when there are no values
---   freshness:    1 when the attribute's source has data within {{ 30 }} days before the reference
+--   freshness:    1 when the attribute's source has data within {{ 30 }} days before the scoring
 --                 date, falling linearly to 0 at 180 days; 'on load' attributes (firmographics,
 --                 identifiers) are fresh when their source has any data; derived attributes are 1
 --   quality_score = 0.5 * completeness + 0.3 * validity + 0.2 * freshness
@@ -35,7 +35,8 @@ attributes as (
 
 reference as (
 
-    select reference_date from {{ ref('reference_period') }}
+    -- measured on the published snapshot: customer_attributes is as of the scoring date
+    select scoring_date as reference_date from {{ ref('reference_period') }}
 
 ),
 

@@ -1,7 +1,8 @@
--- One row per customer: what happened in the outcome window (reference_date, outcome_end_date].
--- Used only to validate segments, never as a feature: nothing here is known on the reference date.
--- Retention outcomes are null for customers they do not apply to (churn needs MRR at the
--- reference date, conversion needs none).
+-- One row per customer: what happened in the outcome window (validation_date, outcome_end_date],
+-- after the validation snapshot (customer_attributes_validation) and up to the scoring date.
+-- Used only to validate segments, never as a feature: nothing here is known on the validation
+-- date; reference_date is the validation date. Retention outcomes are null for customers they do
+-- not apply to (churn needs MRR on the validation date, conversion needs none).
 {% set expansion_factor = 1.1 %}
 
 with
@@ -9,7 +10,7 @@ with
 reference as (
 
     select
-        reference_date,
+        validation_date as reference_date,
         outcome_end_date
     from {{ ref('reference_period') }}
 

@@ -1,7 +1,22 @@
--- The date attributes are computed as of and the outcome window after it.
--- var reference_date wins; otherwise outcome_window_days before the latest activity in the data,
--- so the outcome window is covered by data.
+-- One row: the two as-of dates of the customer attributes and the outcome window between them.
+--   scoring_date:    var scoring_date, else the latest activity in the data; what is published.
+--   validation_date: scoring_date - outcome_window_days; attributes as of it are validated against
+--                    the outcomes in (validation_date, outcome_end_date], outcome_end_date = scoring_date.
+-- var reference_date is the deprecated name of the validation date (dbt_project.yml).
 {% set window_days = var('outcome_window_days') | int %}
+{% set scoring_var = var('scoring_date') %}
+{% set validation_var = var('reference_date') %}
+{% if scoring_var and validation_var %}
+    {{ exceptions.raise_compiler_error(
+        "Set var scoring_date or the deprecated var reference_date (the validation date), not both."
+    ) }}
+{% endif %}
+{% if validation_var and execute %}
+    {% do exceptions.warn(
+        "var reference_date is deprecated: it sets the validation date (scoring date = reference_date + "
+        ~ window_days ~ " days). Set scoring_date instead."
+    ) %}
+{% endif %}
 
 with
 
@@ -28,22 +43,39 @@ latest as (
 
 ),
 
-reference as (
+scoring as (
 
     select
-        {% if var('reference_date') %}
-            cast('{{ var("reference_date") }}' as date) as reference_date,
+        {% if scoring_var %}
+            cast('{{ scoring_var }}' as date) as scoring_date,
+        {% elif validation_var %}
+            cast({{ dbt.dateadd('day', window_days, "cast('" ~ validation_var ~ "' as date)") }} as date)
+                as scoring_date,
         {% else %}
-            cast({{ dbt.dateadd('day', -window_days, 'latest_activity_date') }} as date) as reference_date,
+            latest_activity_date as scoring_date,
         {% endif %}
         latest_activity_date
     from latest
 
+),
+
+dates as (
+
+    select
+        scoring_date,
+        cast({{ dbt.dateadd('day', -window_days, 'scoring_date') }} as date) as validation_date,
+        latest_activity_date
+    from scoring
+
 )
 
 select
-    reference_date,
-    cast({{ dbt.dateadd('day', window_days, 'reference_date') }} as date) as outcome_end_date,
+    scoring_date,
+    validation_date,
+    -- deprecated name of validation_date, kept for readers of the one-date period
+    validation_date as reference_date,
+    -- the outcome window ends on the scoring date: outcomes are observed up to the latest data
+    scoring_date as outcome_end_date,
     {{ window_days }} as outcome_window_days,
     latest_activity_date
-from reference
+from dates

@@ -1,29 +1,31 @@
--- One row per customer with email events on or before the reference date: deliveries and
--- open/click rates over the 90 days ending at the reference date, and whether it ever unsubscribed.
+-- One row per customer and snapshot with email events on or before the snapshot's as-of date:
+-- deliveries and open/click rates over the 90 days ending on it, and whether it ever unsubscribed.
 with
 
-reference as (
+snapshots as (
 
     select
-        reference_date,
-        cast({{ dbt.dateadd('day', -90, 'reference_date') }} as date) as date_90d_ago
-    from {{ ref('reference_period') }}
+        snapshot,
+        as_of_date,
+        cast({{ dbt.dateadd('day', -90, 'as_of_date') }} as date) as date_90d_ago
+    from {{ ref('attribute_snapshot_dates') }}
 
 ),
 
+-- Each email event once per snapshot that can see it.
 email_events as (
 
     select
+        snapshots.snapshot,
+        snapshots.date_90d_ago,
         email_events.customer_key,
         email_events.campaign_id,
         email_events.email,
         email_events.event_type,
         cast(email_events.occurred_at as date) as event_date
     from {{ ref('int_email_events_attributed') }} as email_events
-    cross join reference
-    where
-        email_events.customer_key is not null
-        and cast(email_events.occurred_at as date) <= reference.reference_date
+    inner join snapshots on cast(email_events.occurred_at as date) <= snapshots.as_of_date
+    where email_events.customer_key is not null
 
 ),
 
@@ -31,20 +33,18 @@ email_events as (
 messages as (
 
     select
-        email_events.customer_key,
-        email_events.campaign_id,
-        email_events.email,
+        customer_key,
+        snapshot,
+        campaign_id,
+        email,
         max(case
-            when email_events.event_type = 'delivered' and email_events.event_date > reference.date_90d_ago
-                then 1
-            else 0
+            when event_type = 'delivered' and event_date > date_90d_ago then 1 else 0
         end) as delivered_90d,
-        max(case when email_events.event_type = 'open' then 1 else 0 end) as opened,
-        max(case when email_events.event_type = 'click' then 1 else 0 end) as clicked,
-        max(case when email_events.event_type = 'unsubscribe' then 1 else 0 end) as unsubscribed
+        max(case when event_type = 'open' then 1 else 0 end) as opened,
+        max(case when event_type = 'click' then 1 else 0 end) as clicked,
+        max(case when event_type = 'unsubscribe' then 1 else 0 end) as unsubscribed
     from email_events
-    cross join reference
-    group by email_events.customer_key, email_events.campaign_id, email_events.email
+    group by customer_key, snapshot, campaign_id, email
 
 ),
 
@@ -52,19 +52,27 @@ rollup as (
 
     select
         customer_key,
+        snapshot,
         sum(delivered_90d) as emails_delivered_90d,
         sum(case when delivered_90d = 1 and opened = 1 then 1 else 0 end) as opened_90d,
         sum(case when delivered_90d = 1 and (clicked = 1) then 1 else 0 end) as clicked_90d,
         max(unsubscribed) as unsubscribed
     from messages
-    group by customer_key
+    group by customer_key, snapshot
 
 )
 
 select
-    customer_key,
-    emails_delivered_90d,
-    case when emails_delivered_90d > 0 then 1.0 * opened_90d / emails_delivered_90d end as email_open_rate_90d,
-    case when emails_delivered_90d > 0 then 1.0 * clicked_90d / emails_delivered_90d end as email_click_rate_90d,
-    unsubscribed = 1 as unsubscribed_flag
+    rollup.customer_key,
+    rollup.snapshot,
+    snapshots.as_of_date,
+    rollup.emails_delivered_90d,
+    case
+        when rollup.emails_delivered_90d > 0 then 1.0 * rollup.opened_90d / rollup.emails_delivered_90d
+    end as email_open_rate_90d,
+    case
+        when rollup.emails_delivered_90d > 0 then 1.0 * rollup.clicked_90d / rollup.emails_delivered_90d
+    end as email_click_rate_90d,
+    rollup.unsubscribed = 1 as unsubscribed_flag
 from rollup
+inner join snapshots on rollup.snapshot = snapshots.snapshot

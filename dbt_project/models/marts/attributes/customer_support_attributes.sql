@@ -1,64 +1,67 @@
--- One row per customer with tickets or survey responses on or before the reference date:
--- support burden over 90 days, satisfaction over 365 days and the latest NPS answer.
+-- One row per customer and snapshot with tickets or survey responses on or before the snapshot's
+-- as-of date: support burden over 90 days, satisfaction over 365 days and the latest NPS answer.
 with
 
-reference as (
+snapshots as (
 
     select
-        reference_date,
-        cast({{ dbt.dateadd('day', -90, 'reference_date') }} as date) as date_90d_ago,
-        cast({{ dbt.dateadd('day', -365, 'reference_date') }} as date) as date_365d_ago
-    from {{ ref('reference_period') }}
+        snapshot,
+        as_of_date,
+        cast({{ dbt.dateadd('day', -90, 'as_of_date') }} as date) as date_90d_ago,
+        cast({{ dbt.dateadd('day', -365, 'as_of_date') }} as date) as date_365d_ago
+    from {{ ref('attribute_snapshot_dates') }}
 
 ),
 
+-- Each ticket and response once per snapshot that can see it.
 tickets as (
 
-    select fct_support_tickets.*
+    select
+        snapshots.snapshot,
+        fct_support_tickets.*
     from {{ ref('fct_support_tickets') }} as fct_support_tickets
-    cross join reference
-    where
-        fct_support_tickets.customer_key is not null
-        and fct_support_tickets.created_date <= reference.reference_date
+    inner join snapshots on fct_support_tickets.created_date <= snapshots.as_of_date
+    where fct_support_tickets.customer_key is not null
 
 ),
 
 responses as (
 
-    select fct_survey_responses.*
+    select
+        snapshots.snapshot,
+        fct_survey_responses.*
     from {{ ref('fct_survey_responses') }} as fct_survey_responses
-    cross join reference
-    where
-        fct_survey_responses.customer_key is not null
-        and fct_survey_responses.submitted_date <= reference.reference_date
+    inner join snapshots on fct_survey_responses.submitted_date <= snapshots.as_of_date
+    where fct_survey_responses.customer_key is not null
 
 ),
 
 -- Resolution and satisfaction are known only once the ticket is resolved, so both need
--- resolved_at on or before the reference date.
+-- resolved_at on or before the as-of date.
 ticket_rollup as (
 
     select
         tickets.customer_key,
-        sum(case when tickets.created_date > reference.date_90d_ago then 1 else 0 end) as tickets_90d,
+        tickets.snapshot,
+        sum(case when tickets.created_date > snapshots.date_90d_ago then 1 else 0 end) as tickets_90d,
         sum(case
-            when tickets.created_date > reference.date_90d_ago and tickets.is_high_priority then 1 else 0
+            when tickets.created_date > snapshots.date_90d_ago and tickets.is_high_priority then 1 else 0
         end) as high_priority_tickets_90d,
         avg(case
             when
-                tickets.created_date > reference.date_90d_ago
-                and cast(tickets.resolved_at as date) <= reference.reference_date
+                tickets.created_date > snapshots.date_90d_ago
+                and cast(tickets.resolved_at as date) <= snapshots.as_of_date
                 then tickets.resolution_hours
         end) as avg_resolution_hours_90d,
         avg(case
             when
-                tickets.created_date > reference.date_365d_ago
-                and cast(tickets.resolved_at as date) <= reference.reference_date
+                tickets.created_date > snapshots.date_365d_ago
+                and cast(tickets.resolved_at as date) <= snapshots.as_of_date
                 then tickets.satisfaction_score
         end) as support_csat_avg_365d
     from tickets
-    cross join reference
-    group by tickets.customer_key
+    inner join snapshots on tickets.snapshot = snapshots.snapshot
+    group by tickets.customer_key, tickets.snapshot
 
 ),
 
@@ -66,10 +69,11 @@ nps as (
 
     select
         responses.customer_key,
+        responses.snapshot,
         responses.score,
         responses.submitted_date,
         row_number() over (
-            partition by responses.customer_key
+            partition by responses.customer_key, responses.snapshot
             order by responses.submitted_at desc, responses.response_id desc
         ) as recency_rank
     from responses
@@ -81,24 +85,33 @@ nps_rollup as (
 
     select
         nps.customer_key,
+        nps.snapshot,
         max(case when nps.recency_rank = 1 then nps.score end) as nps_latest,
-        avg(case when nps.submitted_date > reference.date_365d_ago then nps.score end) as nps_avg_365d
+        avg(case when nps.submitted_date > snapshots.date_365d_ago then nps.score end) as nps_avg_365d
     from nps
-    cross join reference
-    group by nps.customer_key
+    inner join snapshots on nps.snapshot = snapshots.snapshot
+    group by nps.customer_key, nps.snapshot
 
 ),
 
 customers as (
 
-    select customer_key from ticket_rollup
+    select
+        customer_key,
+        snapshot
+    from ticket_rollup
     union
-    select customer_key from nps_rollup
+    select
+        customer_key,
+        snapshot
+    from nps_rollup
 
 )
 
 select
     customers.customer_key,
+    customers.snapshot,
+    snapshots.as_of_date,
     coalesce(ticket_rollup.tickets_90d, 0) as tickets_90d,
     coalesce(ticket_rollup.high_priority_tickets_90d, 0) as high_priority_tickets_90d,
     ticket_rollup.avg_resolution_hours_90d,
@@ -106,5 +119,8 @@ select
     nps_rollup.nps_latest,
     nps_rollup.nps_avg_365d
 from customers
-left join ticket_rollup on customers.customer_key = ticket_rollup.customer_key
-left join nps_rollup on customers.customer_key = nps_rollup.customer_key
+inner join snapshots on customers.snapshot = snapshots.snapshot
+left join ticket_rollup
+    on customers.customer_key = ticket_rollup.customer_key and customers.snapshot = ticket_rollup.snapshot
+left join nps_rollup
+    on customers.customer_key = nps_rollup.customer_key and customers.snapshot = nps_rollup.snapshot

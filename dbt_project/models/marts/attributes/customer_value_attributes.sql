@@ -1,15 +1,16 @@
--- One row per customer with billing data on or before the reference date: MRR, revenue and
--- payment behaviour as of the reference date (nothing after it is read).
+-- One row per customer and snapshot with billing data on or before the snapshot's as-of date:
+-- MRR, revenue and payment behaviour as of that date (nothing after it is read).
 with
 
-reference as (
+snapshots as (
 
     select
-        reference_date,
-        cast({{ dbt.dateadd('day', -90, 'reference_date') }} as date) as date_90d_ago,
-        cast({{ dbt.dateadd('day', -365, 'reference_date') }} as date) as date_365d_ago,
-        cast({{ dbt.dateadd('day', -30, 'reference_date') }} as date) as date_30d_ago
-    from {{ ref('reference_period') }}
+        snapshot,
+        as_of_date,
+        cast({{ dbt.dateadd('day', -90, 'as_of_date') }} as date) as date_90d_ago,
+        cast({{ dbt.dateadd('day', -365, 'as_of_date') }} as date) as date_365d_ago,
+        cast({{ dbt.dateadd('day', -30, 'as_of_date') }} as date) as date_30d_ago
+    from {{ ref('attribute_snapshot_dates') }}
 
 ),
 
@@ -33,77 +34,85 @@ invoices as (
 ),
 
 -- A subscription is active on a date when it started on or before it and had not ended by it
--- (macro is_active_on).
+-- (macro is_active_on). Its end is read only through is_active_on, so an end after the as-of
+-- date leaves it active.
 subscription_value as (
 
     select
         subscriptions.customer_key,
+        snapshots.snapshot,
         sum(case
             when
-                {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'reference.reference_date') }}
+                {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'snapshots.as_of_date') }}
                 then subscriptions.mrr
             else 0
         end) as current_mrr,
         sum(case
             when
-                {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'reference.date_90d_ago') }}
+                {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'snapshots.date_90d_ago') }}
                 then subscriptions.mrr
             else 0
         end) as mrr_90d_ago,
         sum(case
             when
-                {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'reference.reference_date') }}
+                {{ is_active_on('subscriptions.started_date', 'subscriptions.ended_date', 'snapshots.as_of_date') }}
                 then 1
             else 0
         end) as active_subscriptions
     from subscriptions
-    cross join reference
-    where subscriptions.started_date <= reference.reference_date
-    group by subscriptions.customer_key
+    inner join snapshots on subscriptions.started_date <= snapshots.as_of_date
+    group by subscriptions.customer_key, snapshots.snapshot
 
 ),
 
 -- Late: not paid within 30 days of issue. Only invoices issued at least 30 days before the
--- reference date can be judged, so the share never looks at payments after it.
+-- as-of date can be judged, so the share never looks at payments after it.
 invoice_value as (
 
     select
         invoices.customer_key,
-        sum(case when invoices.issued_date > reference.date_365d_ago then invoices.amount else 0 end)
+        snapshots.snapshot,
+        sum(case when invoices.issued_date > snapshots.date_365d_ago then invoices.amount else 0 end)
             as total_revenue_365d,
-        sum(case when invoices.issued_date > reference.date_365d_ago then 1 else 0 end) as invoice_count_365d,
+        sum(case when invoices.issued_date > snapshots.date_365d_ago then 1 else 0 end) as invoice_count_365d,
         sum(case
-            when invoices.issued_date > reference.date_365d_ago and invoices.issued_date <= reference.date_30d_ago
+            when invoices.issued_date > snapshots.date_365d_ago and invoices.issued_date <= snapshots.date_30d_ago
                 then 1
             else 0
         end) as judged_invoices_365d,
         sum(case
             when
-                invoices.issued_date > reference.date_365d_ago and invoices.issued_date <= reference.date_30d_ago
+                invoices.issued_date > snapshots.date_365d_ago and invoices.issued_date <= snapshots.date_30d_ago
                 and (invoices.paid_at is null or invoices.days_to_pay > 30)
                 then 1
             else 0
         end) as late_invoices_365d,
         sum(invoices.amount) as lifetime_revenue
     from invoices
-    cross join reference
-    where
-        invoices.issued_date <= reference.reference_date
-        and (invoices.status is null or invoices.status <> 'void')
-    group by invoices.customer_key
+    inner join snapshots on invoices.issued_date <= snapshots.as_of_date
+    where invoices.status is null or invoices.status <> 'void'
+    group by invoices.customer_key, snapshots.snapshot
 
 ),
 
 customers as (
 
-    select customer_key from subscription_value
+    select
+        customer_key,
+        snapshot
+    from subscription_value
     union
-    select customer_key from invoice_value
+    select
+        customer_key,
+        snapshot
+    from invoice_value
 
 )
 
 select
     customers.customer_key,
+    customers.snapshot,
+    snapshots.as_of_date,
     coalesce(subscription_value.current_mrr, 0) as current_mrr,
     coalesce(subscription_value.mrr_90d_ago, 0) as mrr_90d_ago,
     case
@@ -123,5 +132,8 @@ select
     end as late_payment_share,
     coalesce(invoice_value.lifetime_revenue, 0) as lifetime_revenue
 from customers
-left join subscription_value on customers.customer_key = subscription_value.customer_key
-left join invoice_value on customers.customer_key = invoice_value.customer_key
+inner join snapshots on customers.snapshot = snapshots.snapshot
+left join subscription_value
+    on customers.customer_key = subscription_value.customer_key and customers.snapshot = subscription_value.snapshot
+left join invoice_value
+    on customers.customer_key = invoice_value.customer_key and customers.snapshot = invoice_value.snapshot
