@@ -140,15 +140,20 @@ def build_profiles(
     names: dict[str, str],
     playbooks: dict[str, dict] | None = None,
     status: dict[str, str] | None = None,
+    outcome_segments: pd.Series | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per segment (the segment_profiles table) and the long attribute stats behind it.
 
-    `attributes` carries customer_key; `segment_ids` is aligned with it.
+    `attributes` carries customer_key; `segment_ids` is aligned with it. Outcome metrics use
+    `outcome_segments` (segment by customer_key, e.g. on the validation snapshot) when given.
     """
     stats = attribute_stats(attributes, segment_ids, catalog)
     traits = top_traits(stats) if not stats.empty else {}
     by_key = pd.Series(segment_ids.to_numpy(), index=attributes["customer_key"].to_numpy())
-    outcomes_frame = outcome_metrics(by_key, outcomes if outcomes is not None else pd.DataFrame())
+    outcomes_frame = outcome_metrics(
+        by_key if outcome_segments is None else outcome_segments,
+        outcomes if outcomes is not None else pd.DataFrame(),
+    )
     burden = support_burden(stats, catalog) if not stats.empty else pd.Series(dtype=float)
     sizes = segment_ids.value_counts()
     total = len(segment_ids)

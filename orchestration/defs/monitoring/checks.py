@@ -36,6 +36,7 @@ from orchestration.defs.monitoring.inputs import (
     scoring_model,
 )
 from orchestration.defs.resources import ModelStoreResource, WarehouseResource
+from orchestration.defs.segmentation.assets import validation_segments
 from orchestration.io import tables
 from orchestration.io.snapshots import load_snapshot
 from orchestration.io.warehouse import read_table
@@ -107,10 +108,16 @@ def segment_stability(
     description="Segments must differ on outcomes: Kruskal-Wallis eta² on revenue_after, "
     "chi-square Cramér's V on churned/retained; negligible effects fail.",
 )
-def outcome_validation(warehouse: WarehouseResource) -> AssetCheckResult:
+def outcome_validation(
+    warehouse: WarehouseResource, model_store: ModelStoreResource
+) -> AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
         segments = read_segments(con)
         customer_outcomes = read_table(con, *tables.CUSTOMER_OUTCOMES)
+    model = scoring_model(segments, model_store)
+    tested_on = "current segments (no stored model)"
+    if model is not None:
+        segments, tested_on = validation_segments(warehouse, model, segments)
     if customer_outcomes.empty:
         return AssetCheckResult(
             passed=False,
@@ -131,6 +138,7 @@ def outcome_validation(warehouse: WarehouseResource) -> AssetCheckResult:
             "worth acting on; retrain on other features or check customer_outcomes."
         ),
         metadata={
+            "segments_tested": tested_on,
             "eta_squared_revenue": result.eta_squared,
             "max_cramers_v": result.max_cramers_v,
             "reasons": "; ".join(result.reasons),

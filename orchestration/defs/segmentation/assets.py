@@ -50,6 +50,7 @@ SEGMENT_MODEL_KEY = AssetKey([tables.SEGMENTATION_SCHEMA, MODEL_NAME])  # an art
 ATTRIBUTES = dbt_table_key(tables.CUSTOMER_ATTRIBUTES)
 QUALITY = dbt_table_key(tables.ATTRIBUTE_QUALITY)
 OUTCOMES = dbt_table_key(tables.CUSTOMER_OUTCOMES)
+VALIDATION_ATTRIBUTES = dbt_table_key(tables.CUSTOMER_ATTRIBUTES_VALIDATION)
 DIM_CUSTOMERS = dbt_table_key(tables.DIM_CUSTOMERS)
 CUSTOM_ATTRIBUTES = dbt_table_key(tables.CUSTOM_ATTRIBUTES)
 
@@ -253,6 +254,32 @@ def segment_model(
     )
 
 
+def score(warehouse: WarehouseResource, model: SegmentModel, source: Table) -> pd.DataFrame:
+    """Every customer of an attribute snapshot assigned by the model; customers without
+    analytics consent are never scored when the model uses behaviour (they get no segment)."""
+    (attributes,) = _read(warehouse, source)
+    if attributes.empty:
+        return attributes
+    if training.behavioural([c["attribute"] for c in model.chosen], model.catalog):
+        attributes = attributes[_consented(warehouse, attributes)]
+    return model.assign(attributes)
+
+
+def validation_segments(
+    warehouse: WarehouseResource, model: SegmentModel, current: pd.DataFrame
+) -> tuple[pd.DataFrame, str]:
+    """The segments to test against outcomes, and which they are.
+
+    Outcomes happen after the validation date, so the customers are segmented on what was known
+    then (marts.customer_attributes_validation), never on data from the outcome window itself.
+    Without that snapshot (a warehouse built before it existed) the current segments are used.
+    """
+    validation = score(warehouse, model, tables.CUSTOMER_ATTRIBUTES_VALIDATION)
+    if validation.empty:
+        return current, "current segments (no validation snapshot)"
+    return validation, "validation snapshot"
+
+
 @asset(
     key=AssetKey(tables.CUSTOMER_SEGMENTS.path),
     kinds=KINDS,
@@ -264,11 +291,8 @@ def customer_segments(
     context: AssetExecutionContext, warehouse: WarehouseResource, model_store: ModelStoreResource
 ) -> MaterializeResult:
     model = _load_model(model_store)
-    (attributes,) = _read(warehouse, tables.CUSTOMER_ATTRIBUTES)
-    # Behaviour of customers without analytics consent is never scored: they get no segment.
-    if training.behavioural([c["attribute"] for c in model.chosen], model.catalog):
-        attributes = attributes[_consented(warehouse, attributes)]
-    assigned = model.assign(attributes).assign(assigned_at=datetime.now(UTC).replace(tzinfo=None))
+    assigned = score(warehouse, model, tables.CUSTOMER_ATTRIBUTES)
+    assigned = assigned.assign(assigned_at=datetime.now(UTC).replace(tzinfo=None))
     _write(warehouse, {tables.CUSTOMER_SEGMENTS: assigned})
     sizes = (
         assigned.groupby(["segment_id", "segment_name"]).size().rename("customers").reset_index()
@@ -288,7 +312,12 @@ def customer_segments(
     key=AssetKey(tables.SEGMENT_PROFILES.path),
     kinds=KINDS,
     pool="duckdb",
-    deps=[customer_segments, ATTRIBUTES, OUTCOMES],
+    deps=[
+        customer_segments,
+        ATTRIBUTES,
+        OUTCOMES,
+        dbt_table_key(tables.CUSTOMER_ATTRIBUTES_VALIDATION),
+    ],
     description="One row per segment: size, share, defining traits, outcomes and playbook action.",
 )
 def segment_profiles(
@@ -303,8 +332,18 @@ def segment_profiles(
     actions = playbook_actions(
         model.names, model.concepts, load_playbooks(config_path(PLAYBOOKS_FILE))
     )
+    # Traits describe the segments as they are now; outcomes are those of the customers the
+    # model puts in each segment on the validation snapshot (outcomes come after that date).
+    tested, _ = validation_segments(warehouse, model, segments)
     profiles, stats = build_profiles(
-        rows, rows["segment_id"], model.catalog, outcomes, model.names, actions, model.status
+        rows,
+        rows["segment_id"],
+        model.catalog,
+        outcomes,
+        model.names,
+        actions,
+        model.status,
+        outcome_segments=tested.set_index("customer_key")["segment_id"],
     )
     profiles = profiles.assign(model_version=model.version)
     _write(warehouse, {tables.SEGMENT_PROFILES: profiles})
