@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 from dagster import (
+    AssetCheckKey,
     AssetCheckSeverity,
     AssetKey,
     RunRequest,
@@ -129,9 +130,16 @@ def test_landing_sensor_then_automation_carry_new_files_downstream(pipeline):
         if tick.get_num_requested(key)
     }
     assert AssetKey(["staging", "stg_product__events"]) in requested
-    # Nothing downstream of unchanged data moves, and nothing is published before checks re-run.
+    # Nothing downstream of unchanged data moves.
     assert AssetKey(["staging", "stg_crm__accounts"]) not in requested
-    assert not requested & set(ACTIVATION)
+    # Nothing is published before the checks re-run: a sync requested in this tick goes into the
+    # same run as the blocking checks on its inputs, which stop it when they fail (Dagster's
+    # all_deps_blocking_checks_passed admits in-tick requests for exactly that).
+    segments = AssetKey(["segmentation", "customer_segments"])
+    if requested & set(ACTIVATION):
+        assert segments in requested
+        for name in ("segment_stability", "outcome_validation"):
+            assert tick.get_num_requested(AssetCheckKey(segments, name)) == 1, name
 
 
 def test_failed_blocking_check_stops_activation_in_the_same_run(pipeline, tmp_path, monkeypatch):
