@@ -54,23 +54,29 @@ def _start(env: dict[str, str], log: Path) -> subprocess.Popen:
     )
 
 
-def _started_steps(home: Path) -> set[str]:
-    """Step keys with a STEP_START event in the instance at `home` (read from another process)."""
+def _started_steps(home: Path, since: float) -> set[str]:
+    """Step keys started after `since` (epoch seconds) in the instance at `home`, read from
+    another process."""
     from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter
 
     with DagsterInstance.from_config(str(home)) as instance:
         records = instance.get_event_records(
             EventRecordsFilter(event_type=DagsterEventType.STEP_START), limit=500
         )
-        return {record.event_log_entry.step_key for record in records}
+        return {
+            record.event_log_entry.step_key
+            for record in records
+            if record.event_log_entry.timestamp >= since
+        }
 
 
 def _kill_when(process: subprocess.Popen, home: Path, step_prefix: str) -> str:
+    started_at = time.time()
     deadline = time.monotonic() + RUN_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"the run ended (exit {process.returncode}) before {step_prefix} started")
-        started = [s for s in _started_steps(home) if s and s.startswith(step_prefix)]
+        started = [s for s in _started_steps(home, started_at) if s and s.startswith(step_prefix)]
         if started:
             time.sleep(1.0)  # well inside the step
             os.killpg(process.pid, signal.SIGKILL)
@@ -120,24 +126,22 @@ def uninterrupted(landing, tmp_path_factory) -> dict[str, object]:
     return _state(root)
 
 
-@pytest.mark.parametrize(
-    "stage, step_prefix",
-    [
-        ("ingestion", "raw__"),
-        ("dbt", "dbt_warehouse"),
-        ("segmentation", "segmentation__"),
-    ],
-)
-def test_killed_run_recovers_on_the_next_plain_run(
-    stage, step_prefix, landing, uninterrupted, tmp_path
-):
+KILL_POINTS = [("ingestion", "raw__"), ("dbt", "dbt_warehouse"), ("segmentation", "segmentation__")]
+
+
+def test_runs_killed_in_each_stage_recover_on_the_next_plain_run(landing, uninterrupted, tmp_path):
+    """SIGKILL during ingestion, then during dbt, then during segmentation (each restart gets
+    further), then one plain run: it converges to the uninterrupted run's state."""
     env = _environment(tmp_path, landing)
     home = Path(env["DAGSTER_HOME"])
-    killed = _start(env, tmp_path / "killed.log")
-    step = _kill_when(killed, home, step_prefix)
+    killed_in = []
+    for stage, step_prefix in KILL_POINTS:
+        process = _start(env, tmp_path / f"killed_{stage}.log")
+        killed_in.append(_kill_when(process, home, step_prefix))
+    assert [step.split("__")[0] for step in killed_in] == ["raw", "dbt_warehouse", "segmentation"]
 
     code, output = _finish(env, tmp_path / "recovery.log")
-    assert code == 0, f"killed in {step}; recovery output:\n{output[-4000:]}"
+    assert code == 0, f"killed in {killed_in}; recovery output:\n{output[-4000:]}"
     assert "Released run" in output, output[-2000:]
     recovered = _state(tmp_path)
     assert recovered["ledger"] == uninterrupted["ledger"]
