@@ -73,7 +73,11 @@ def _build(landing: Path, warehouse: Path) -> None:
 def _read(landing: Path, warehouse: Path) -> Period:
     manifest = warehouse.parent / "dbt_target" / "manifest.json"
     with connect(warehouse, read_only=True) as con:
-        attributes = read_table(con, "marts", "customer_attributes")
+        # The generator plants each company's archetype as of its reference date (outcomes come
+        # in the 90 days after it): that is the validation snapshot's as-of date, so the planted
+        # structure is recovered from it. The published snapshot also sees the outcome window
+        # (churners gone quiet, expansions done), where the truth says nothing.
+        attributes = read_table(con, "marts", "customer_attributes_validation")
         quality = read_table(con, "marts", "attribute_quality")
         dim_customers = read_table(con, "marts", "dim_customers")
         identity = con.execute(

@@ -15,6 +15,7 @@ from ml_assets.monitoring.migration import detect_movers, evaluate_detected_migr
 from orchestration.defs.monitoring.assets import HISTORY_KEY, MIGRATION_KEY, monitoring_assets
 from orchestration.defs.monitoring.checks import SEGMENTS_KEY, monitoring_checks
 from orchestration.defs.monitoring.jobs import monitoring_job, monitoring_schedule
+from orchestration.defs.monitoring.review import REVIEW_KEY
 from orchestration.defs.resources import ModelStoreResource, WarehouseResource
 from orchestration.io import history
 from orchestration.io.warehouse import connect, read_table, replace_table
@@ -236,4 +237,5 @@ def test_definitions_include_monitoring_job_and_schedule():
     assert AssetSelection.groups("monitoring").resolve(defs.resolve_asset_graph()) == {
         HISTORY_KEY,
         MIGRATION_KEY,
+        REVIEW_KEY,
     }
