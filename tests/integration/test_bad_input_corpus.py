@@ -18,14 +18,9 @@ from orchestration.io.ingestion import loader, reading, rows
 from orchestration.io.ingestion.landing import KnownFiles, scan_landing
 from orchestration.io.ingestion.loader import load_landing, load_new_files
 from tests.support.bad_inputs import ACCOUNTS, HEADER, corpus, write_corpus
+from tests.support.landing import settled_at_once  # noqa: F401 - autouse fixture
 
 CASES = corpus()
-
-
-@pytest.fixture(autouse=True)
-def settled_at_once(monkeypatch):
-    """Files written by a test are complete: no settle pause before loading them."""
-    monkeypatch.setenv("INGEST_SETTLE_SECONDS", "0")
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from orchestration.io.ingestion.landing import new_landing_files
 from orchestration.io.ingestion.loader import load_landing, load_table_files
 from orchestration.io.ingestion.raw_tables import ensure_raw_tables
 from orchestration.io.ingestion.validation import validate_raw_table
+from tests.support.landing import settled_at_once, write_file  # noqa: F401 - autouse fixture
 
 # DuckDB's information_schema spells TIMESTAMPTZ out in full.
 SCHEMA_NAMES = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
@@ -34,19 +35,6 @@ A6,Six,seven,2024-02-01 10:00,2024-02-02
 A7,Seven,1,2024-03-01 12:00:00,
 A7,Seven,1,2024-03-01 12:00:00,
 """
-
-
-def write_file(landing: Path, table: str, name: str, text: str) -> Path:
-    path = landing / table / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
-@pytest.fixture(autouse=True)
-def settled_at_once(monkeypatch):
-    """Files written by a test are complete: no settle pause before loading them."""
-    monkeypatch.setenv("INGEST_SETTLE_SECONDS", "0")
 
 
 @pytest.fixture

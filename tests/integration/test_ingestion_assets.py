@@ -23,6 +23,7 @@ from orchestration.defs.ingestion.keys import CONTRACT_CHECK, FILES_ACCEPTED_CHE
 from orchestration.defs.ingestion.sensors import landing_sensor
 from orchestration.defs.resources import LandingResource, WarehouseResource
 from orchestration.io.contract import RAW_TABLES
+from tests.support.landing import settled_at_once, write_file  # noqa: F401 - autouse fixture
 
 ACCOUNTS = "account_id,account_name,created_at\nA1,Acme,2024-01-01\nA2,Beta,not-a-date\n"
 EVENTS = (
@@ -30,19 +31,6 @@ EVENTS = (
     "M1,a@x.com,open,2024-01-01T10:00:00+01:00\n"
     "M2,a@x.com,click,2024-01-01T10:05:00+01:00\n"
 )
-
-
-def write_file(landing: Path, table: str, name: str, text: str) -> Path:
-    path = landing / table / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
-@pytest.fixture(autouse=True)
-def settled_at_once(monkeypatch):
-    """Files written by a test are complete: no settle pause before loading them."""
-    monkeypatch.setenv("INGEST_SETTLE_SECONDS", "0")
 
 
 @pytest.fixture
