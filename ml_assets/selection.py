@@ -1,10 +1,24 @@
 """Automatic model selection: which algorithm and how many segments, or none at all.
 
-Every candidate (k-means, Gaussian mixture, Ward hierarchical; k = k_min..k_max) is fitted on a
-fixed-seed sample and scored by silhouette (on a sub-sample), Calinski-Harabasz, Davies-Bouldin,
-bootstrap stability and the smallest segment's share. The chosen model is the candidate of the
-configured algorithm with the best silhouette among those that are stable and have no tiny
-segment; it is then fitted on (or extended to) all customers.
+Every candidate (k-means, Gaussian mixture, Ward hierarchical; k = k_min..k_max; and HDBSCAN,
+which finds its own k) is fitted on a fixed-seed sample and scored by silhouette (on a
+sub-sample), Calinski-Harabasz, Davies-Bouldin, bootstrap stability and the smallest segment's
+share. A candidate is eligible when it is stable, separated and has no tiny segment.
+
+Among the eligible candidates of the configured algorithm the simplest stable answer wins
+(`choose_candidate`): every candidate whose silhouette is within `silhouette_tolerance` of the
+best is tied on quality (a silhouette on a 5,000-customer sub-sample moves by about that much
+between samples, so a smaller difference is noise); among those, the ones within
+`stability_tolerance` of the most stable are tied on stability, and of them the fewest segments
+wins (then the higher silhouette). The table's `decision` column says why each row won or lost.
+The chosen model is then fitted on (or extended to) all customers.
+
+HDBSCAN (scikit-learn's `HDBSCAN`, density-based) runs on a sample; the customers it leaves as
+noise are reported as the `unsegmented_share`. Its silhouette and the other scores are computed
+over the customers it does segment (noise has no cluster to be compared with), which flatters it
+when much is noise; so it is chosen only when configured (`algorithm="hdbscan"`, or `"auto"`)
+and only when its unsegmented share is at most `max_unsegmented_share`. When chosen, a customer
+whose nearest sampled neighbour is noise is assigned "unsegmented".
 
 Ward is computed with scipy's `linkage(method="ward")` (what sklearn's AgglomerativeClustering
 runs underneath) so one tree per sample is cut at every k instead of re-clustering per k.
@@ -27,14 +41,16 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 from scipy.cluster.hierarchy import fcluster, linkage
-from sklearn.cluster import KMeans
+from sklearn.cluster import HDBSCAN, KMeans
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
 from ml_assets.monitoring.stability import FitPredict, bootstrap_jaccard
 
-ALGORITHMS = ("kmeans", "gmm", "ward")
+ALGORITHMS = ("kmeans", "gmm", "ward", "hdbscan")
+NOISE = -1  # HDBSCAN's label of the customers it does not segment
 STABILITY_REFERENCE = "Hennig 2007 (clusterboot): Jaccard >= 0.75 stable, <= 0.5 dissolved"
 SILHOUETTE_REFERENCE = "Kaufman & Rousseeuw 1990: silhouette < 0.25 no substantial structure"
 
@@ -49,13 +65,14 @@ class SelectionConfig:
     """What is compared and the cut-offs a candidate must clear."""
 
     algorithm: str = _knob(
-        "kmeans", "Algorithm of the chosen model: kmeans, gmm, ward, or auto (best of all)."
+        "kmeans",
+        "Algorithm of the chosen model: kmeans, gmm, ward, hdbscan, or auto (best of all).",
     )
     candidates: tuple[str, ...] = _knob(
         ALGORITHMS, "Algorithms scored side by side in the selection table."
     )
     k_min: int = _knob(3, "Smallest number of segments considered.")
-    k_max: int = _knob(8, "Largest number of segments considered.")
+    k_max: int = _knob(7, "Largest number of segments considered (teams act on 3-7).")
     seed: int = _knob(42, "Random seed: same data and config give the same segments.")
     min_segment_share: float = _knob(
         0.02, "Candidates with a segment smaller than this share are rejected."
@@ -71,6 +88,23 @@ class SelectionConfig:
     )
     sample_size: int = _knob(
         20_000, "Customers sampled to fit and score candidates; all are assigned."
+    )
+    silhouette_tolerance: float = _knob(
+        0.01,
+        "Silhouettes within this of the best are a tie: the more stable, then fewer segments win.",
+    )
+    stability_tolerance: float = _knob(
+        0.02, "Among silhouette ties, stabilities within this of the most stable are a tie too."
+    )
+    max_unsegmented_share: float = _knob(
+        0.05, "HDBSCAN is chosen only if it leaves at most this share of customers unsegmented."
+    )
+    hdbscan_min_samples: int = _knob(
+        10, "HDBSCAN's min_samples (density); min_cluster_size is min_segment_share of the rows."
+    )
+    hdbscan_sample_size: int = _knob(5_000, "Customers HDBSCAN is fitted on.")
+    parent_segments: int = _knob(
+        0, "Macro segments over the published ones (2 or 3); 0 picks by the Ward tree's gap."
     )
     silhouette_sample_size: int = _knob(5_000, "Customers the silhouette is computed on.")
     bootstrap_sample_size: int = _knob(2_000, "Customers re-clustered in each bootstrap round.")
@@ -95,9 +129,15 @@ class ClusterModel:
     algorithm: str
     k: int
     centroids: np.ndarray
-    labels: np.ndarray  # one per row of the full matrix, 0..k-1
+    labels: np.ndarray  # one per row of the full matrix, 0..k-1 (NOISE: unsegmented)
     selection: pd.DataFrame
     config: SelectionConfig
+    # HDBSCAN only: the sampled rows and their labels, which assign everyone else (1-NN).
+    reference: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def segmented(self) -> np.ndarray:
+        return self.labels != NOISE
 
 
 def _sample_index(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -122,11 +162,26 @@ def _fit_labels(
         return _gmm(k, seed).fit(X).predict(X)
     if algorithm == "ward":
         return _ward_labels(linkage(X, method="ward"), k)
+    if algorithm == "hdbscan":
+        return _hdbscan_labels(X, config)
     raise ValueError(f"unknown algorithm {algorithm!r}; expected one of {ALGORITHMS}")
 
 
 def _ward_labels(tree: np.ndarray, k: int) -> np.ndarray:
     return fcluster(tree, t=k, criterion="maxclust") - 1
+
+
+def _hdbscan_labels(X: np.ndarray, config: SelectionConfig) -> np.ndarray:
+    """HDBSCAN's clusters (0..k-1) and NOISE; a cluster must hold min_segment_share of the rows.
+
+    Deterministic: HDBSCAN has no random start, so the seed plays no part.
+    """
+    min_cluster_size = max(5, int(np.ceil(config.min_segment_share * len(X))))
+    return HDBSCAN(
+        min_cluster_size=min_cluster_size,
+        min_samples=max(1, min(config.hdbscan_min_samples, len(X) - 1)),
+        copy=True,
+    ).fit_predict(X)
 
 
 def _labels_for_all_k(
@@ -136,6 +191,8 @@ def _labels_for_all_k(
     if algorithm == "ward":
         tree = linkage(X, method="ward")
         return {k: _ward_labels(tree, k) for k in ks}
+    if algorithm == "hdbscan":  # one fit: the density finds its own k
+        return {k: _hdbscan_labels(X, config) for k in ks}
     return {k: _fit_labels(algorithm, X, k, seed, config) for k in ks}
 
 
@@ -166,50 +223,87 @@ def bootstrap_stability(
     }
 
 
+def _scores(X: np.ndarray, labels: np.ndarray, sil_mask: np.ndarray) -> dict:
+    """Silhouette (on the sil_mask rows), Calinski-Harabasz and Davies-Bouldin of the segmented
+    rows (NOISE has no cluster to be compared with)."""
+    segmented = labels != NOISE
+    X, labels, sil_mask = X[segmented], labels[segmented], sil_mask[segmented]
+    nan = float("nan")
+    if len(np.unique(labels)) < 2:
+        return {"silhouette": nan, "calinski_harabasz": nan, "davies_bouldin": nan}
+    return {
+        "silhouette": float(silhouette_score(X[sil_mask], labels[sil_mask]))
+        if len(np.unique(labels[sil_mask])) > 1
+        else nan,
+        "calinski_harabasz": float(calinski_harabasz_score(X, labels)),
+        "davies_bouldin": float(davies_bouldin_score(X, labels)),
+    }
+
+
+def _hdbscan_stability(
+    Xb: np.ndarray, reference: np.ndarray, config: SelectionConfig
+) -> np.ndarray:
+    """Mean bootstrap Jaccard of each HDBSCAN cluster (the same rounds as the other candidates)."""
+    clusters = np.unique(reference[reference != NOISE])
+    if len(clusters) == 0:
+        return np.array([0.0])
+    scores = bootstrap_jaccard(
+        Xb,
+        {0: reference},
+        lambda rows, seed: {0: _hdbscan_labels(rows, config)},
+        config.bootstrap_rounds,
+        config.seed,
+    )[0]
+    return np.nan_to_num(scores.reindex(clusters).mean(axis=1).to_numpy(), nan=0.0)
+
+
 def score_candidates(X: np.ndarray, config: SelectionConfig) -> tuple[pd.DataFrame, dict]:
-    """The selection table (one row per algorithm and k) and the sample labels of each candidate."""
+    """The selection table (one row per algorithm and k) and the sample labels of each candidate.
+
+    HDBSCAN contributes one row, at the k it finds; its `unsegmented_share` is the share of the
+    sampled customers it leaves as noise (0 for the other algorithms, which segment everyone).
+    """
     rng = np.random.default_rng(config.seed)
     ks = list(range(config.k_min, config.k_max + 1))
     sample = _sample_index(len(X), config.sample_size, rng)
     sil_rows = _sample_index(len(sample), config.silhouette_sample_size, rng)
     boot_rows = _sample_index(len(sample), config.bootstrap_sample_size, rng)
     ward_rows = _sample_index(len(sample), config.ward_sample_size, rng)
+    hdbscan_rows = _sample_index(len(sample), config.hdbscan_sample_size, rng)
+    subsample = {"ward": ward_rows, "hdbscan": hdbscan_rows}
 
     records = []
     fitted: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
     for algorithm in config.candidates:
         started = time.perf_counter()
-        rows = sample[ward_rows] if algorithm == "ward" else sample
+        rows = sample[subsample[algorithm]] if algorithm in subsample else sample
         Xs = X[rows]
-        labels = _labels_for_all_k(algorithm, Xs, ks, config.seed, config)
         # Stability is measured on a smaller subsample: re-clustering B times is the costly part.
         boot_subset = np.isin(rows, sample[boot_rows])
         Xb = Xs[boot_subset]
-        boot_ref = _labels_for_all_k(algorithm, Xb, ks, config.seed, config)
-        stability = bootstrap_stability(algorithm, Xb, boot_ref, config)
-        seconds = (time.perf_counter() - started) / len(ks)
         sil_subset = np.isin(rows, sample[sil_rows])
-        for k in ks:
-            lab = labels[k]
-            n_found = len(np.unique(lab))
-            shares = np.bincount(lab, minlength=k) / len(lab)
-            scorable = n_found > 1
+        if algorithm == "hdbscan":
+            lab = _hdbscan_labels(Xs, config)
+            k_found = int(len(np.unique(lab[lab != NOISE])))
+            labels = {k_found: lab}
+            stability = {k_found: _hdbscan_stability(Xb, _hdbscan_labels(Xb, config), config)}
+        else:
+            labels = _labels_for_all_k(algorithm, Xs, ks, config.seed, config)
+            boot_ref = _labels_for_all_k(algorithm, Xb, ks, config.seed, config)
+            stability = bootstrap_stability(algorithm, Xb, boot_ref, config)
+        seconds = (time.perf_counter() - started) / len(labels)
+        for k, lab in labels.items():
+            segmented = lab[lab != NOISE]
+            shares = np.bincount(segmented, minlength=k) / len(lab) if k else np.zeros(1)
             records.append(
                 {
                     "algorithm": algorithm,
                     "k": k,
-                    "silhouette": float(silhouette_score(Xs[sil_subset], lab[sil_subset]))
-                    if scorable and len(np.unique(lab[sil_subset])) > 1
-                    else float("nan"),
-                    "calinski_harabasz": float(calinski_harabasz_score(Xs, lab))
-                    if scorable
-                    else float("nan"),
-                    "davies_bouldin": float(davies_bouldin_score(Xs, lab))
-                    if scorable
-                    else float("nan"),
+                    **_scores(Xs, lab, sil_subset),
                     "stability_mean": float(stability[k].mean()),
                     "stability_min": float(stability[k].min()),
                     "min_segment_share": float(shares.min()),
+                    "unsegmented_share": float(np.mean(lab == NOISE)),
                     "rows_scored": len(rows),
                     "seconds_per_k": round(seconds, 3),
                 }
@@ -220,9 +314,90 @@ def score_candidates(X: np.ndarray, config: SelectionConfig) -> tuple[pd.DataFra
         (table["stability_mean"] >= config.stability_cutoff)
         & (table["silhouette"] >= config.silhouette_cutoff)
         & (table["min_segment_share"] >= config.min_segment_share)
+        & table["k"].between(config.k_min, config.k_max)
+        & (table["unsegmented_share"] <= config.max_unsegmented_share)
     )
     table["chosen"] = False
+    table["decision"] = ""
     return table, fitted
+
+
+def _ineligible_because(row: pd.Series, config: SelectionConfig) -> str:
+    reasons = []
+    if not row["stability_mean"] >= config.stability_cutoff:
+        reasons.append(f"stability {row['stability_mean']:.3f} < {config.stability_cutoff}")
+    if not row["silhouette"] >= config.silhouette_cutoff:
+        reasons.append(f"silhouette {row['silhouette']:.3f} < {config.silhouette_cutoff}")
+    if not row["min_segment_share"] >= config.min_segment_share:
+        reasons.append(
+            f"smallest segment {row['min_segment_share']:.1%} < {config.min_segment_share:.0%}"
+        )
+    if not config.k_min <= row["k"] <= config.k_max:
+        reasons.append(f"k={row['k']} outside {config.k_min}-{config.k_max}")
+    if row["unsegmented_share"] > config.max_unsegmented_share:
+        reasons.append(
+            f"unsegmented {row['unsegmented_share']:.1%} > {config.max_unsegmented_share:.0%}"
+        )
+    return "not eligible: " + "; ".join(reasons)
+
+
+def choose_candidate(table: pd.DataFrame, config: SelectionConfig) -> tuple[object, pd.Series]:
+    """The simplest stable answer among the eligible candidates, and why each row won or lost.
+
+    Quality ties: silhouette within `silhouette_tolerance` of the best. Among them, stability
+    ties: within `stability_tolerance` of the most stable. Of those the fewest segments wins,
+    then the higher silhouette. Returns the chosen row's index (None when nothing is eligible)
+    and a `decision` text per row.
+    """
+    decision = pd.Series("", index=table.index, dtype=object)
+    in_pool = (
+        pd.Series(True, index=table.index)
+        if config.algorithm == "auto"
+        else table["algorithm"] == config.algorithm
+    )
+    decision[~in_pool] = f"scored for comparison; configured algorithm is {config.algorithm}"
+    for index in table.index[in_pool & ~table["eligible"]]:
+        decision[index] = _ineligible_because(table.loc[index], config)
+    eligible = table[in_pool & table["eligible"]]
+    if eligible.empty:
+        return None, decision
+    best_sil = float(eligible["silhouette"].max())
+    best_row = eligible.loc[eligible["silhouette"].idxmax()]
+    tied = eligible[eligible["silhouette"] >= best_sil - config.silhouette_tolerance]
+    top_stab = float(tied["stability_mean"].max())
+    stable = tied[tied["stability_mean"] >= top_stab - config.stability_tolerance]
+    chosen = stable.sort_values(["k", "silhouette"], ascending=[True, False]).index[0]
+    row = table.loc[chosen]
+    for index, other in eligible.iterrows():
+        if index == chosen:
+            continue
+        if index not in tied.index:
+            gap = best_sil - other["silhouette"]
+            decision[index] = (
+                f"silhouette {other['silhouette']:.3f} is {gap:.3f} below the best "
+                f"{best_sil:.3f} (tolerance {config.silhouette_tolerance})"
+            )
+        elif index not in stable.index:
+            decision[index] = (
+                f"silhouette within {config.silhouette_tolerance} of the best but less stable "
+                f"({other['stability_mean']:.3f} vs {top_stab:.3f})"
+            )
+        elif other["k"] > row["k"]:
+            decision[index] = f"as good and as stable, but more segments than k={row['k']}"
+        else:
+            decision[index] = f"as good and as stable as {row['algorithm']} k={row['k']}"
+    if chosen == best_row.name:
+        why = f"chosen: best silhouette {best_sil:.3f}, stability {row['stability_mean']:.3f}"
+    else:
+        why = (
+            f"chosen: silhouette {row['silhouette']:.3f} within {config.silhouette_tolerance} "
+            f"of the best {best_sil:.3f} ({best_row['algorithm']} k={best_row['k']}, stability "
+            f"{best_row['stability_mean']:.3f}); stability {row['stability_mean']:.3f}"
+        )
+    if len(stable) > 1:
+        why += "; fewest segments among the equally good and stable"
+    decision[chosen] = why
+    return chosen, decision
 
 
 def _refusal_message(table: pd.DataFrame, config: SelectionConfig) -> str:
@@ -275,17 +450,22 @@ def select_model(X: np.ndarray, config: SelectionConfig) -> ClusterModel:
     # 2-core machine they fight each other), so scoring runs single-threaded.
     with threadpool_limits(limits=1):
         table, fitted = score_candidates(X, config)
-    pool = table if config.algorithm == "auto" else table[table["algorithm"] == config.algorithm]
-    eligible = pool[pool["eligible"]]
-    if eligible.empty:
+    best, table["decision"] = choose_candidate(table, config)
+    if best is None:
+        pool = (
+            table if config.algorithm == "auto" else table[table["algorithm"] == config.algorithm]
+        )
         raise NoClusterStructure(_refusal_message(pool, config), table)
-    # Best silhouette; ties go to the more stable, then the simpler (smaller k) model.
-    best = eligible.sort_values(
-        ["silhouette", "stability_mean", "k"], ascending=[False, False, True]
-    ).index[0]
     table.loc[best, "chosen"] = True
     algorithm, k = table.loc[best, "algorithm"], int(table.loc[best, "k"])
     rows, sample_labels = fitted[(algorithm, k)]
+    reference = None
+    if algorithm == "hdbscan":
+        # Everyone takes the label of their nearest sampled customer, noise included: one rule
+        # for training and for scoring later (the assigner keeps the sample).
+        labels = nearest_sampled(X, X[rows], sample_labels)
+        reference = (X[rows], sample_labels)
+        return _numbered(algorithm, k, X, labels, table, config, reference)
     centroids = centroids_of(X[rows], sample_labels, k)
     if algorithm == "kmeans":
         if len(rows) < len(X):
@@ -298,12 +478,34 @@ def select_model(X: np.ndarray, config: SelectionConfig) -> ClusterModel:
     else:  # Ward cannot be extended, so the rest join their nearest Ward centroid
         labels = nearest(X, centroids)
         labels[rows] = sample_labels
-    centroids = centroids_of(X, labels, k)
-    # Number segments largest-first so the same partition always gets the same labels.
-    counts = np.bincount(labels, minlength=k)
+    return _numbered(algorithm, k, X, labels, table, config, reference)
+
+
+def nearest_sampled(X: np.ndarray, sample: np.ndarray, sample_labels: np.ndarray) -> np.ndarray:
+    """The label of each row's nearest sampled customer (NOISE stays NOISE)."""
+    index = NearestNeighbors(n_neighbors=1).fit(sample)
+    _, nearest_row = index.kneighbors(X)
+    return np.asarray(sample_labels)[nearest_row[:, 0]]
+
+
+def _numbered(
+    algorithm: str,
+    k: int,
+    X: np.ndarray,
+    labels: np.ndarray,
+    table: pd.DataFrame,
+    config: SelectionConfig,
+    reference: tuple[np.ndarray, np.ndarray] | None,
+) -> ClusterModel:
+    """The model, segments numbered largest-first: one partition always gets one labelling."""
+    segmented = labels != NOISE
+    centroids = centroids_of(X[segmented], labels[segmented], k)
+    counts = np.bincount(labels[segmented], minlength=k)
     order = np.lexsort((np.arange(k), -counts))
-    rank = np.empty(k, dtype=int)
+    rank = np.full(k + 1, NOISE, dtype=int)  # rank[NOISE] (the last slot) stays NOISE
     rank[order] = np.arange(k)
+    if reference is not None:
+        reference = (reference[0], rank[reference[1]])
     return ClusterModel(
         algorithm=algorithm,
         k=k,
@@ -311,4 +513,5 @@ def select_model(X: np.ndarray, config: SelectionConfig) -> ClusterModel:
         labels=rank[labels],
         selection=table,
         config=config,
+        reference=reference,
     )

@@ -16,8 +16,9 @@ from typing import Any
 import pandas as pd
 
 from ml_assets import plots
-from ml_assets.assignment import SegmentModel, train_segment_model
+from ml_assets.assignment import UNSEGMENTED_NAME, SegmentModel, train_segment_model
 from ml_assets.features import FeatureConfig, frame_fingerprint
+from ml_assets.hierarchy import UNSEGMENTED
 from ml_assets.selection import SelectionConfig
 
 
@@ -70,14 +71,19 @@ def feature_table(model: SegmentModel) -> pd.DataFrame:
 
 
 def segment_summary(model: SegmentModel) -> pd.DataFrame:
-    """One row per segment: id, name, training customers and match status."""
-    sizes = model.membership.value_counts().reindex(model.segment_ids)
+    """One row per segment: id, name, parent, training customers and match status (and a row
+    for the unsegmented customers of a density model)."""
+    counts = model.membership.value_counts()
+    ids = [*model.segment_ids, *([UNSEGMENTED] if UNSEGMENTED in counts.index else [])]
+    parents = [model.parent_of(s) for s in ids]
     return pd.DataFrame(
         {
-            "segment_id": model.segment_ids,
-            "name": [model.names[s] for s in model.segment_ids],
-            "customers": sizes.to_numpy(),
-            "status": [model.status[s] for s in model.segment_ids],
+            "segment_id": ids,
+            "name": [model.names.get(s, UNSEGMENTED_NAME) for s in ids],
+            "parent_segment_id": [p[0] for p in parents],
+            "parent_segment_name": [p[1] for p in parents],
+            "customers": counts.reindex(ids).fillna(0).astype(int).to_numpy(),
+            "status": [model.status.get(s, "unsegmented") for s in ids],
         }
     )
 
@@ -86,11 +92,10 @@ def charts(model: SegmentModel, attributes: pd.DataFrame) -> dict[str, bytes]:
     """PNG charts of the trained model: segment sizes, a PCA projection, the lift heat map."""
     sizes = model.membership.value_counts().reindex(model.segment_ids)
     labelled = sizes.rename(index=lambda s: f"{s} {model.names[s]}")
-    trained = attributes.set_index("customer_key", drop=False).loc[model.membership.index]
+    membership = model.membership[model.membership.isin(model.segment_ids)]  # not unsegmented
+    trained = attributes.set_index("customer_key", drop=False).loc[membership.index]
     X = model.transformer.transform(trained)
-    labels = pd.Series(range(model.k), index=model.segment_ids)[
-        model.membership.to_numpy()
-    ].to_numpy()
+    labels = pd.Series(range(model.k), index=model.segment_ids)[membership.to_numpy()].to_numpy()
     images = {
         "segment_sizes": plots.segment_size_chart(labelled),
         "projection": plots.pca_projection(X, labels, [model.names[s] for s in model.segment_ids]),

@@ -137,6 +137,8 @@ def test_materialize_writes_segments_profiles_and_metadata(warehouse, tmp_path):
         "customer_key",
         "segment_id",
         "segment_name",
+        "parent_segment_id",
+        "parent_segment_name",
         "confidence",
         "margin",
         "model_version",

@@ -73,6 +73,8 @@ def test_trained_model_assigns_new_customers_and_keeps_ids_on_retrain():
         "customer_key",
         "segment_id",
         "segment_name",
+        "parent_segment_id",
+        "parent_segment_name",
         "confidence",
         "margin",
         "model_version",

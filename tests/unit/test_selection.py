@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from ml_assets.features import FeatureConfig, build_feature_matrix
+from ml_assets.hierarchy import parent_level
 from ml_assets.selection import (
+    NOISE,
     NoClusterStructure,
     SelectionConfig,
+    choose_candidate,
     select_model,
 )
 from tests.support.synthetic import synthetic_customers, synthetic_matrix
@@ -25,7 +29,8 @@ def test_recovers_planted_archetypes_from_attribute_table():
     assert adjusted_rand_score(data["truth"], model.labels) >= 0.9
     chosen = model.selection[model.selection["chosen"]]
     assert len(chosen) == 1 and chosen.iloc[0]["k"] == 5
-    assert set(model.selection["algorithm"]) == {"kmeans", "gmm", "ward"}
+    assert set(model.selection["algorithm"]) == {"kmeans", "gmm", "ward", "hdbscan"}
+    assert chosen.iloc[0]["decision"].startswith("chosen: ")
     assert set(model.selection["k"]) == set(range(3, 8))
     assert {
         "silhouette",
@@ -79,3 +84,85 @@ def test_other_algorithms_and_sampling_extend_to_all_rows(algorithm):
     # segments are numbered largest first
     sizes = np.bincount(model.labels)
     assert list(sizes) == sorted(sizes, reverse=True)
+
+
+def _candidate(k: int, silhouette: float, stability: float, algorithm: str = "kmeans") -> dict:
+    return {
+        "algorithm": algorithm,
+        "k": k,
+        "silhouette": silhouette,
+        "stability_mean": stability,
+        "min_segment_share": 0.1,
+        "unsegmented_share": 0.0,
+        "eligible": True,
+    }
+
+
+def test_a_negligible_silhouette_gain_does_not_buy_a_less_stable_k():
+    """The Online Retail case: k=6 beat a far more stable k=5 by 0.0004 of silhouette."""
+    table = pd.DataFrame(
+        [
+            _candidate(4, 0.41, 0.97),
+            _candidate(5, 0.5120, 0.95),
+            _candidate(6, 0.5124, 0.78),
+            _candidate(7, 0.47, 0.70),
+        ]
+    )
+    chosen, decision = choose_candidate(table, SelectionConfig())
+    assert table.loc[chosen, "k"] == 5
+    assert decision[chosen].startswith("chosen: silhouette 0.512 within 0.01 of the best 0.512")
+    assert "less stable (0.780 vs 0.950)" in decision[2]
+    assert "below the best" in decision[0]
+    # Without a tolerance the old rule (best silhouette) comes back.
+    chosen, _ = choose_candidate(table, SelectionConfig(silhouette_tolerance=0.0))
+    assert table.loc[chosen, "k"] == 6
+
+
+def test_among_equally_good_and_stable_candidates_the_fewest_segments_win():
+    table = pd.DataFrame([_candidate(5, 0.600, 0.95), _candidate(4, 0.595, 0.94)])
+    chosen, decision = choose_candidate(table, SelectionConfig())
+    assert table.loc[chosen, "k"] == 4
+    assert decision[0] == "as good and as stable, but more segments than k=4"
+    assert decision[chosen].endswith("fewest segments among the equally good and stable")
+
+
+def test_density_candidate_reports_its_unsegmented_share():
+    X, truth = synthetic_matrix(1200, 5, seed=8, k=4)
+    X[:60] = np.random.default_rng(1).uniform(X.min(), X.max(), size=(60, 5))  # scattered noise
+    model = select_model(X, SelectionConfig(candidates=("kmeans", "hdbscan"), bootstrap_rounds=4))
+    row = model.selection[model.selection["algorithm"] == "hdbscan"].iloc[0]
+    assert row["k"] == 4 and 0.02 <= row["unsegmented_share"] <= 0.1
+    assert np.isfinite(row["silhouette"]) and row["stability_mean"] >= 0.75
+    assert (
+        model.selection.loc[model.selection["algorithm"] == "kmeans", "unsegmented_share"] == 0
+    ).all()
+    assert model.algorithm == "kmeans"  # scored side by side, chosen only when configured
+
+
+def test_chosen_density_model_leaves_noise_unsegmented():
+    X, truth = synthetic_matrix(1200, 5, seed=8, k=4)
+    X[:30] = np.random.default_rng(1).uniform(X.min(), X.max(), size=(30, 5))
+    model = select_model(X, SelectionConfig(algorithm="hdbscan", candidates=(), bootstrap_rounds=4))
+    assert model.algorithm == "hdbscan" and model.k == 4
+    noise = model.labels == NOISE
+    assert 0 < noise.mean() <= 0.05 and noise[:30].mean() > 0.5
+    assert adjusted_rand_score(truth[~noise], model.labels[~noise]) >= 0.95
+
+
+def test_parent_level_recovers_a_planted_two_level_structure():
+    """Two far-apart groups, each of three sub-segments: the parents are the two groups."""
+    rng = np.random.default_rng(6)
+    n, d = 1800, 6
+    group = rng.integers(0, 2, size=n)
+    sub = rng.integers(0, 3, size=n)
+    group_centres = np.array([[0.0] * d, [30.0] * d])
+    sub_centres = rng.normal(0, 4.0, size=(2, 3, d))
+    X = group_centres[group] + sub_centres[group, sub] + rng.normal(0, 0.6, size=(n, d))
+    model = select_model(X, SelectionConfig(candidates=("kmeans",), bootstrap_rounds=5))
+    assert model.k == 6
+    ids = [f"seg_{i + 1:02d}" for i in range(model.k)]
+    parents = parent_level(ids, model.centroids, np.bincount(model.labels))
+    parent_of_row = np.array([parents[ids[label]] for label in model.labels])
+    assert len(set(parents.values())) == 2
+    assert adjusted_rand_score(group, parent_of_row) >= 0.9
+    assert set(parents.values()) <= {f"grp_{i:02d}" for i in range(1, 7)}
