@@ -132,12 +132,21 @@ def generate_names(
     return names
 
 
-def playbook_for(name: str, keys: set[str], playbooks: dict) -> dict:
-    """The first rule whose name pattern or trait key matches, else the default."""
+def playbook_for(name: str, keys: set[str], playbooks: dict, parent: str | None = None) -> dict:
+    """The first rule whose name pattern, trait key or parent pattern matches, else the default.
+
+    `when_parent` is a regular expression on the parent segment's name or id ("High value",
+    "grp_01"): one rule for every sub-segment of a macro segment.
+    """
     for rule in playbooks.get("rules", []):
         by_name = rule.get("when_name") and re.search(rule["when_name"], name, re.IGNORECASE)
         by_trait = rule.get("when_trait") and rule["when_trait"] in keys
-        if by_name or by_trait:
+        by_parent = (
+            rule.get("when_parent")
+            and parent
+            and re.search(rule["when_parent"], parent, re.IGNORECASE)
+        )
+        if by_name or by_trait or by_parent:
             return {
                 "action": rule["action"],
                 "create_csm_task": bool(rule.get("create_csm_task", False)),
@@ -150,10 +159,24 @@ def playbook_for(name: str, keys: set[str], playbooks: dict) -> dict:
 
 
 def playbook_actions(
-    names: dict[str, str], concepts: dict[str, dict[str, float]], playbooks: dict
+    names: dict[str, str],
+    concepts: dict[str, dict[str, float]],
+    playbooks: dict,
+    parents: dict[str, tuple[str | None, str | None]] | None = None,
 ) -> dict[str, dict]:
-    """segment_id -> {action, create_csm_task} for every named segment."""
+    """segment_id -> {action, create_csm_task} for every named segment.
+
+    `parents` is segment_id -> (parent id, parent name), for `when_parent` rules.
+    """
+    parents = parents or {}
+
+    def parent_text(segment: str) -> str | None:
+        parent_id, parent_name = parents.get(segment, (None, None))
+        return " ".join(p for p in (parent_id, parent_name) if p) or None
+
     return {
-        segment: playbook_for(name, trait_keys(concepts.get(segment, {})), playbooks)
+        segment: playbook_for(
+            name, trait_keys(concepts.get(segment, {})), playbooks, parent_text(segment)
+        )
         for segment, name in names.items()
     }

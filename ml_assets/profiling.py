@@ -141,11 +141,13 @@ def build_profiles(
     playbooks: dict[str, dict] | None = None,
     status: dict[str, str] | None = None,
     outcome_segments: pd.Series | None = None,
+    parents: dict[str, tuple[str | None, str | None]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per segment (the segment_profiles table) and the long attribute stats behind it.
 
     `attributes` carries customer_key; `segment_ids` is aligned with it. Outcome metrics use
     `outcome_segments` (segment by customer_key, e.g. on the validation snapshot) when given.
+    `parents` (segment_id -> (parent id, parent name)) fills the parent_segment columns.
     """
     stats = attribute_stats(attributes, segment_ids, catalog)
     traits = top_traits(stats) if not stats.empty else {}
@@ -165,6 +167,8 @@ def build_profiles(
             {
                 "segment_id": segment,
                 "segment_name": names.get(segment, segment),
+                "parent_segment_id": (parents or {}).get(segment, (None, None))[0],
+                "parent_segment_name": (parents or {}).get(segment, (None, None))[1],
                 "status": (status or {}).get(segment, "new"),
                 "size": int(sizes[segment]),
                 "share": float(sizes[segment] / total),

@@ -76,6 +76,7 @@ def render_report(
             for c in [
                 "segment_id",
                 "segment_name",
+                "parent_segment_name",
                 "status",
                 "size",
                 "share",

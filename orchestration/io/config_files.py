@@ -122,6 +122,7 @@ def load_name_overrides(path: Path | str | None) -> dict[str, str]:
 
 
 def load_playbooks(path: Path | str | None) -> dict:
-    """The playbook file: `default` plus ordered `rules` (when_name regex / when_trait key)."""
+    """The playbook file: `default` plus ordered `rules` (when_name / when_parent regex, when_trait
+    key)."""
     data = (read_yaml(path, missing_ok=True) if path is not None else None) or {}
     return {"default": data.get("default", DEFAULT_PLAYBOOK), "rules": data.get("rules", [])}

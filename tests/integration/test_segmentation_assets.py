@@ -153,6 +153,12 @@ def test_materialize_writes_segments_profiles_and_metadata(warehouse, tmp_path):
     )
     assert set(features.loc[~features["used"], "attribute"]) >= {"birth_year", "owner_gender"}
     assert selection["chosen"].sum() == 1
+    assert selection.loc[selection["chosen"], "decision"].iloc[0].startswith("chosen: ")
+    # Every customer carries its segment's macro segment; profiles show it.
+    assert segments["parent_segment_id"].notna().all()
+    assert 2 <= segments["parent_segment_id"].nunique() <= 3
+    parent_of = profiles.set_index("segment_id")["parent_segment_id"]
+    assert (segments["parent_segment_id"] == segments["segment_id"].map(parent_of)).all()
 
     metadata = result.asset_materializations_for_node("segmentation__segment_model")[0].metadata
     assert metadata["k"].value == 5

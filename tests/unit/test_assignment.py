@@ -80,6 +80,10 @@ def test_trained_model_assigns_new_customers_and_keeps_ids_on_retrain():
         "model_version",
     ]
     assert adjusted_rand_score(data["truth"].iloc[550:], assigned["segment_id"]) >= 0.9
+    # The parent level: 2-3 named macro segments, each customer's the parent of its segment.
+    assert 2 <= len(set(model.parents.values())) <= 3 and set(model.parents) == set(model.names)
+    assert (assigned["parent_segment_id"] == assigned["segment_id"].map(model.parents)).all()
+    assert set(assigned["parent_segment_name"]) <= set(model.parent_names.values())
 
     # Retrain on everyone (new rows shuffled in): the same segments keep their ids and names.
     shuffled = data["attributes"].sample(frac=1.0, random_state=1)
@@ -115,3 +119,29 @@ def test_two_trainings_on_the_same_data_are_identical():
     assert first.membership.equals(second.membership)
     assert first.names == second.names and first.segment_ids == second.segment_ids
     np.testing.assert_array_equal(first.assigner.centroids, second.assigner.centroids)
+
+
+def test_density_model_assigns_noise_as_unsegmented():
+    data = synthetic_customers(700, seed=4)
+    attributes = data["attributes"].copy()
+    rng = np.random.default_rng(2)
+    scattered = rng.choice(len(attributes), size=25, replace=False)
+    for column in ("current_mrr", "events_90d", "tenure_days", "tickets_90d"):
+        values = attributes[column].to_numpy(dtype=float)
+        values[scattered] = rng.uniform(values.min(), values.max() * 3, size=len(scattered))
+        attributes[column] = values
+    config = SelectionConfig(algorithm="hdbscan", candidates=(), bootstrap_rounds=3)
+    model = train_segment_model(
+        attributes, data["catalog"], data["quality"], FeatureConfig(), config
+    )
+    assigned = model.assign(attributes)
+    unsegmented = assigned[assigned["segment_id"] == "unsegmented"]
+    assert model.algorithm == "hdbscan" and 0 < len(unsegmented) <= 0.05 * len(assigned)
+    assert set(unsegmented["segment_name"]) == {"Unsegmented"}
+    assert set(unsegmented["parent_segment_id"]) == {"unsegmented"}
+    assert (unsegmented["confidence"] == 0).all()
+    segmented = assigned["segment_id"] != "unsegmented"
+    truth = data["truth"].to_numpy()[segmented.to_numpy()]
+    assert adjusted_rand_score(truth, assigned.loc[segmented, "segment_id"]) >= 0.9
+    # Training membership and scoring agree: one rule (nearest sampled customer) for both.
+    assert (model.membership.to_numpy() == assigned["segment_id"].to_numpy()).all()

@@ -100,11 +100,29 @@ def test_playbooks_and_profiles_with_outcomes(data):
         "create_csm_task": False,
     }
     assert playbook_actions(names, concepts, custom)["seg_01"]["action"] == "nothing"
+    # A parent rule targets every sub-segment of a macro segment, by its name or id.
+    by_parent = {"rules": [{"when_parent": "^grp_01|high value", "action": "QBR"}]}
+    parents = {"seg_01": ("grp_01", "Growing champions"), "seg_02": ("grp_02", "High value")}
+    parents["seg_03"] = ("grp_03", "Dormant")
+    actions_by_parent = playbook_actions(names, concepts, by_parent, parents)
+    assert [actions_by_parent[s]["action"] for s in ("seg_01", "seg_02", "seg_03")] == [
+        "QBR",
+        "QBR",
+        "Keep in the standard lifecycle programme",
+    ]
 
     profiles, _ = build_profiles(
-        data["attributes"], data["segments"], data["catalog"], data["outcomes"], names, actions
+        data["attributes"],
+        data["segments"],
+        data["catalog"],
+        data["outcomes"],
+        names,
+        actions,
+        parents=parents,
     )
     profiles = profiles.set_index("segment_id")
+    assert profiles.loc["seg_02", "parent_segment_name"] == "High value"
+    assert pd.isna(profiles.loc["seg_04", "parent_segment_id"])
     assert profiles["size"].sum() == 1000 and profiles["share"].sum() == pytest.approx(1.0)
     truth = data["truth"]
     dormant = data["outcomes"]["churned"][truth == "dormant"].mean()

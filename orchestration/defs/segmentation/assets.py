@@ -329,8 +329,9 @@ def segment_profiles(
     rows = attributes.merge(
         segments[["customer_key", "segment_id"]], on="customer_key", how="inner"
     )
+    parents = {s: model.parent_of(s) for s in segments["segment_id"].unique()}
     actions = playbook_actions(
-        model.names, model.concepts, load_playbooks(config_path(PLAYBOOKS_FILE))
+        model.names, model.concepts, load_playbooks(config_path(PLAYBOOKS_FILE)), parents
     )
     # Traits describe the segments as they are now; outcomes are those of the customers the
     # model puts in each segment on the validation snapshot (outcomes come after that date).
@@ -344,6 +345,7 @@ def segment_profiles(
         actions,
         model.status,
         outcome_segments=tested.set_index("customer_key")["segment_id"],
+        parents=parents,
     )
     profiles = profiles.assign(model_version=model.version)
     _write(warehouse, {tables.SEGMENT_PROFILES: profiles})
@@ -351,6 +353,7 @@ def segment_profiles(
         [
             "segment_id",
             "segment_name",
+            "parent_segment_name",
             "size",
             "share",
             "avg_revenue_after",
