@@ -17,6 +17,7 @@ from ml_assets.governance.policy import GovernancePolicy, canonical_name
 
 CUSTOM_ATTRIBUTE_COLUMNS = ["customer_key", "attribute", "value", "updated_at"]
 CUSTOM_GROUP = "custom"  # the attribute_group of every custom attribute in the catalog
+UNCLASSIFIED = "unclassified"  # catalog policy of a custom attribute the policy does not list
 TRUE_TOKENS = ("true", "t", "yes", "y", "1")
 FALSE_TOKENS = ("false", "f", "no", "n", "0")
 # The measures of marts.attribute_quality: 0.5 completeness + 0.3 validity + 0.2 freshness.
@@ -124,7 +125,7 @@ def custom_attribute_catalog(
     """Catalog entries (the columns of the dbt attribute catalog) of the custom attributes present.
 
     Group `custom`, source crm, data type from the policy entry or inferred from the values,
-    segmentation policy from the policy (missing when unclassified, so never a feature). A custom
+    segmentation policy from the policy (`unclassified` when it has none: never a feature). A custom
     attribute named like a built-in attribute (`taken`) is left out: the built-in one wins.
     """
     wide = pivot_custom_attributes(custom_attributes)
@@ -141,7 +142,7 @@ def custom_attribute_catalog(
                 "unit": "category" if data_type == "categorical" else None,
                 "source": "crm",
                 "update_frequency": "on load",
-                "segmentation_policy": policy.custom_policy(name),
+                "segmentation_policy": policy.custom_policy(name) or UNCLASSIFIED,
                 "attribute_group": CUSTOM_GROUP,
                 "data_type": data_type,
                 "behavioural": False,

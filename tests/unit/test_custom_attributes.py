@@ -100,7 +100,7 @@ def test_custom_attributes_get_typed_catalog_entries_columns_and_quality():
     assert catalog.loc["contract_type", "data_type"] == "categorical"  # from the policy
     assert catalog.loc["auto_renew", "data_type"] == "boolean"  # inferred
     assert catalog.loc["seats", "data_type"] == "categorical"  # "x" is not a number
-    assert catalog.loc["favourite_colour", "segmentation_policy"] is None
+    assert catalog.loc["favourite_colour", "segmentation_policy"] == "unclassified"
     assert (catalog["attribute_group"] == "custom").all()
 
     numeric = CUSTOM.assign(value=CUSTOM["value"].replace({"x": "12"}))
