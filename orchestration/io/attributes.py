@@ -62,12 +62,13 @@ def training_inputs(
     catalog: pd.DataFrame,
     policy: GovernancePolicy,
     usable_custom: Iterable[str],
+    source: Table = tables.CUSTOMER_ATTRIBUTES,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(attributes, catalog, quality) to train on: customer_attributes with the usable custom
+    """(attributes, catalog, quality) to train on: the snapshot `source` with the usable custom
     attributes (as governance decided) joined, the catalog with their entries, and the quality of
     both."""
     catalog = model_catalog(con, catalog, policy)
-    attributes = read_attributes(con, tables.CUSTOMER_ATTRIBUTES, catalog, usable_custom)
+    attributes = read_attributes(con, source, catalog, usable_custom)
     keys = attributes["customer_key"] if "customer_key" in attributes else []
     return attributes, catalog, read_attribute_quality(con, catalog, keys)
 
