@@ -11,9 +11,15 @@ three weeks vs five years differ far more than five vs six years). Every numeric
 robust-scaled (median / IQR) and clipped, missing values are imputed with the median plus a
 missing indicator when enough values are missing, and categoricals are one-hot encoded over
 their frequent levels with a reduced weight so a single firmographic cannot dominate the
-distances. Attribute groups are weighted too (`FeatureConfig.group_weights`): firmographics
-weigh half by default, because they describe who a customer is and do not change when its
-behaviour does.
+distances.
+
+One concept counts once: numeric attributes whose rank correlation (Spearman) reaches
+`FeatureConfig.duplicate_threshold` form a group, and only its representative (best quality, then
+catalog order) is used; the others are recorded as its near-duplicates. Attribute groups (catalog
+`attribute_group`: value, product usage, engagement, support, satisfaction, firmographic, custom)
+are balanced: each group weighs the same in the distances however many attributes it has
+(`balance_groups`), times its weight (`group_weights`). Firmographics weigh half by default,
+because they describe who a customer is and do not change when its behaviour does.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from ml_assets.stats import rank_correlation
 
 FEATURE_DATA_TYPES = ("numeric", "boolean", "categorical")
 # Units that are already bounded scales: never log-transformed even when skewed.
@@ -52,10 +60,47 @@ class FeatureConfig:
     # Non-negative values whose 90th percentile is this many times a positive 10th percentile
     # span orders of magnitude (tenure: 3 weeks vs 5 years) and are compared on ratios: log1p.
     range_ratio: float = 10.0
-    # Weight of attribute groups (catalog `attribute_group`) in the distances; groups not listed
-    # weigh 1. Firmographics describe who a customer is and barely change, so at full weight they
-    # would pin a customer to its old segment after its behaviour has moved on.
-    group_weights: tuple[tuple[str, float], ...] = (("firmographic", 0.5),)
+    # Firmographics describe who a customer is and barely change, so at full weight they would
+    # pin a customer to its old segment after its behaviour has moved on.
+    group_weights: tuple[str, ...] = field(
+        default=("firmographic=0.5",),
+        metadata={
+            "description": "Weight of attribute groups in the distances as `group=weight` "
+            "(catalog attribute_group: value, product, engagement, support, satisfaction, "
+            "firmographic, custom); groups not listed weigh 1."
+        },
+    )
+    balance_groups: bool = field(
+        default=True,
+        metadata={
+            "description": "Each attribute group weighs the same in the distances (times its "
+            "group weight), however many attributes it has."
+        },
+    )
+    duplicate_threshold: float = field(
+        default=0.95,
+        metadata={
+            "description": "Numeric attributes whose rank correlation (Spearman) reaches this "
+            "are one concept: only the best-quality one is used. Above 1: no grouping."
+        },
+    )
+    duplicate_sample: int = 20_000  # rows the rank correlations are measured on (deterministic)
+
+    def group_weight_map(self) -> dict[str, float]:
+        """`group_weights` as a mapping; raises ValueError naming a malformed entry."""
+        weights = {}
+        for entry in self.group_weights:
+            group, sep, value = str(entry).partition("=")
+            try:
+                weight = float(value)
+            except ValueError:
+                weight = -1.0
+            if not sep or not group.strip() or weight < 0:
+                raise ValueError(
+                    f"group_weights entry {entry!r}: expected group=weight with weight >= 0"
+                )
+            weights[group.strip()] = weight
+        return weights
 
 
 @dataclass
@@ -71,11 +116,13 @@ class ColumnSpec:
     missing_indicator: bool = False
     levels: list[str] = field(default_factory=list)  # categorical levels kept (plus other)
     weight: float = 1.0  # the attribute group's weight, applied to all its columns
+    group: str = ""  # catalog attribute_group
+    represents: list[str] = field(default_factory=list)  # near-duplicates this one stands for
 
     @property
     def transform(self) -> str:
         """A short human-readable description of the transform, for metadata."""
-        group_weight = f", group weight {self.weight:g}" if self.weight != 1.0 else ""
+        group_weight = f", group weight {self.weight:.3g}" if self.weight != 1.0 else ""
         if self.kind == "categorical":
             return f"one-hot ({len(self.levels)} levels + other)" + group_weight
         if self.kind == "boolean":
@@ -148,7 +195,7 @@ class FeatureMatrix:
     X: np.ndarray
     customer_keys: np.ndarray
     feature_names: list[str]
-    chosen: list[dict]  # {attribute, transform}
+    chosen: list[dict]  # {attribute, transform, group, represents}
     dropped: list[dict]  # {attribute, reason}
     transformer: FeatureTransformer
 
@@ -241,6 +288,65 @@ def _catalog_reason(row: pd.Series) -> str | None:
     return None
 
 
+def _group_near_duplicates(
+    specs: list[ColumnSpec], rows: pd.DataFrame, scores: dict, config: FeatureConfig
+) -> tuple[list[ColumnSpec], list[dict]]:
+    """Keep one representative per group of numeric attributes that rank-correlate at or above
+    the threshold: the best quality score first, then catalog order. Returns the kept specs (in
+    catalog order) and a dropped entry for each near-duplicate naming its representative."""
+    numeric = [s for s in specs if s.kind != "categorical"]
+    if len(numeric) < 2 or config.duplicate_threshold > 1:
+        return specs, []
+    step = max(1, len(rows) // max(config.duplicate_sample, 1))
+    sample = rows.iloc[::step]
+    values = pd.DataFrame(
+        {s.attribute: _as_numeric(sample[s.attribute], log=False) for s in numeric}
+    )
+    rho = rank_correlation(values).abs()
+    order = {s.attribute: i for i, s in enumerate(specs)}
+
+    def preference(spec: ColumnSpec) -> tuple[float, int]:
+        score = scores.get(spec.attribute)
+        return (
+            -(float(score) if score is not None and pd.notna(score) else 1.0),
+            order[spec.attribute],
+        )
+
+    kept: list[ColumnSpec] = []
+    dropped: list[dict] = []
+    for spec in sorted(numeric, key=preference):
+        links = [(rho.at[spec.attribute, k.attribute], k) for k in kept]
+        links = [(r, k) for r, k in links if pd.notna(r) and r >= config.duplicate_threshold]
+        if not links:
+            kept.append(spec)
+            continue
+        r, representative = max(links, key=lambda link: link[0])
+        representative.represents.append(spec.attribute)
+        dropped.append(
+            {
+                "attribute": spec.attribute,
+                "reason": f"near-duplicate of {representative.attribute} (rank correlation "
+                f"{r:.2f} >= {config.duplicate_threshold:.2f}): one concept counts once",
+            }
+        )
+    gone = {d["attribute"] for d in dropped}
+    return [s for s in specs if s.attribute not in gone], dropped
+
+
+def _weigh_groups(specs: list[ColumnSpec], config: FeatureConfig) -> None:
+    """Set each spec's column multiplier: its group's weight, divided among the group's
+    attributes when groups are balanced (each group's share of the squared distances is then its
+    weight squared, whatever its size; the overall scale stays that of one weight per attribute)."""
+    weights = config.group_weight_map()
+    sizes = pd.Series([s.group for s in specs]).value_counts() if specs else pd.Series(dtype=int)
+    mean_size = float(sizes.mean()) if len(sizes) else 1.0
+    for spec in specs:
+        weight = weights.get(spec.group, 1.0)
+        if config.balance_groups:
+            weight *= float(np.sqrt(mean_size / sizes[spec.group]))
+        spec.weight = weight
+
+
 def build_feature_matrix(
     attributes: pd.DataFrame,
     catalog: pd.DataFrame,
@@ -266,7 +372,6 @@ def build_feature_matrix(
     if quality is not None and not quality.empty:
         scores = dict(zip(quality["attribute_name"], quality["quality_score"], strict=False))
 
-    weights = dict(config.group_weights)
     specs: list[ColumnSpec] = []
     dropped: list[dict] = []
     documented = set(catalog["attribute_name"])
@@ -301,11 +406,14 @@ def build_feature_matrix(
             if isinstance(spec, str):
                 reason = spec
             else:
-                spec.weight = weights.get(str(meta.get("attribute_group") or ""), 1.0)
+                spec.group = str(meta.get("attribute_group") or "")
                 specs.append(spec)
                 continue
         dropped.append({"attribute": name, "reason": reason})
 
+    specs, duplicates = _group_near_duplicates(specs, rows, scores, config)
+    dropped += duplicates
+    _weigh_groups(specs, config)
     transformer = FeatureTransformer(specs=specs, config=config)
     X = transformer.transform(rows)
     keys = (
@@ -315,7 +423,15 @@ def build_feature_matrix(
         X=X,
         customer_keys=keys,
         feature_names=transformer.feature_names,
-        chosen=[{"attribute": spec.attribute, "transform": spec.transform} for spec in specs],
+        chosen=[
+            {
+                "attribute": spec.attribute,
+                "transform": spec.transform,
+                "group": spec.group,
+                "represents": ", ".join(spec.represents),
+            }
+            for spec in specs
+        ],
         dropped=dropped,
         transformer=transformer,
     )

@@ -1,5 +1,5 @@
 """One implementation of each statistic the platform reports: Cramér's V, the correlation ratio,
-the Kruskal-Wallis η², and the population stability index (PSI).
+the Kruskal-Wallis η², the rank correlation, and the population stability index (PSI).
 
 Governance (proxy detection), outcome validation and drift monitoring all call these; nothing
 else computes them.
@@ -56,6 +56,15 @@ def correlation_ratio(categories: pd.Series, values: pd.Series) -> float:
     groups = values.groupby(categories.to_numpy())
     between = (groups.count() * (groups.mean() - values.mean()) ** 2).sum()
     return float(math.sqrt(between / total))
+
+
+def rank_correlation(frame: pd.DataFrame) -> pd.DataFrame:
+    """Spearman rank correlation between every pair of columns (pairwise present values).
+
+    Each column is ranked once over its present values (ties get the mean rank), then Pearson on
+    the ranks: the same as Spearman when nothing is missing, and fast on wide tables.
+    """
+    return frame.rank(method="average").corr(method="pearson")
 
 
 def eta_squared(h: float, k: int, n: int) -> float:

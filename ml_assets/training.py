@@ -61,13 +61,21 @@ def consent_applies(
 
 
 def feature_table(model: SegmentModel) -> pd.DataFrame:
-    """segmentation.feature_matrix_columns: every attribute, used or not and why."""
-    used = pd.DataFrame(model.chosen).assign(used=True, reason="")
+    """segmentation.feature_matrix_columns: every attribute, used or not and why; a used one
+    names the near-duplicates it represents (`represents`), each of those says whose it is."""
+    used = pd.DataFrame(model.chosen, columns=["attribute", "transform", "group", "represents"])
+    used = used.assign(used=True, reason="")
     dropped = pd.DataFrame(model.dropped, columns=["attribute", "reason"]).assign(
-        used=False, transform=""
+        used=False, transform="", represents=""
     )
-    table = pd.concat([used, dropped], ignore_index=True)
-    return table[["attribute", "used", "transform", "reason"]].assign(model_version=model.version)
+    if model.catalog is not None:
+        groups = dict(
+            zip(model.catalog["attribute_name"], model.catalog["attribute_group"], strict=False)
+        )
+        dropped["group"] = dropped["attribute"].map(groups).fillna("")
+    table = pd.concat([used, dropped], ignore_index=True).fillna({"group": "", "represents": ""})
+    columns = ["attribute", "used", "group", "transform", "represents", "reason"]
+    return table[columns].assign(model_version=model.version)
 
 
 def segment_summary(model: SegmentModel) -> pd.DataFrame:

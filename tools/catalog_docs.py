@@ -4,6 +4,10 @@ dbt docs shows each attribute's definition and catalog meta (unit, source, updat
 segmentation policy) from the model's YAML. The data-quality score is measured on the data
 (`marts.attribute_quality`), so it is written into the manifest here, after `dbt docs generate`,
 before the static page is assembled: the catalog always shows the score of the current build.
+
+Custom CRM attributes are rows of `customer_custom_attributes`, not columns, so dbt knows nothing
+about them: each one present in the data is added as a documented column of that model, with its
+canonical name, the governance policy's classification, its type and its measured quality.
 """
 
 from __future__ import annotations
@@ -14,11 +18,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 from dbt.task.docs import DOCS_INDEX_FILE_PATH
 
+from ml_assets.governance import custom_catalog_rows
 from orchestration.io import settings, tables
-from orchestration.io.catalog import ATTRIBUTES_MODEL
-from orchestration.io.warehouse import connect, read_table
+from orchestration.io.attributes import model_catalog, read_attribute_quality
+from orchestration.io.catalog import ATTRIBUTES_MODEL, CATALOG_FIELDS, load_attribute_catalog
+from orchestration.io.config_files import load_policy
+from orchestration.io.warehouse import connect
+
+CUSTOM_ATTRIBUTES_MODEL = tables.CUSTOM_ATTRIBUTES.name
 
 QUALITY_FIELDS = ["quality_score", "completeness", "validity", "freshness"]
 
@@ -72,6 +82,49 @@ def add_quality_scores(manifest: dict, quality: dict[str, dict]) -> int:
     return updated
 
 
+def add_custom_attributes(
+    manifest: dict, custom_catalog: pd.DataFrame, quality: dict[str, dict]
+) -> int:
+    """Document each custom attribute as a column of the custom attributes model: its catalog
+    meta (policy, data type, group) and measured quality. Returns how many were added."""
+    node = next(
+        (
+            n
+            for n in manifest["nodes"].values()
+            if n.get("resource_type") == "model" and n.get("name") == CUSTOM_ATTRIBUTES_MODEL
+        ),
+        None,
+    )
+    if node is None:
+        return 0
+    for row in custom_catalog.to_dict("records"):
+        name = row["attribute_name"]
+        policy = row["segmentation_policy"] if pd.notna(row["segmentation_policy"]) else None
+        policy = policy or "unclassified"
+        meta = {field: row[field] for field in CATALOG_FIELDS if pd.notna(row.get(field))}
+        meta["segmentation_policy"] = policy
+        scores = quality.get(name) or {}
+        figures = {f: round(float(scores[f]), 3) for f in QUALITY_FIELDS if f in scores}
+        meta.update(figures)
+        description = (
+            f"{row['description']}. Rows with `attribute = '{name}'`; governance policy: "
+            f"**{policy}**; data type {row['data_type']}."
+        )
+        if figures:
+            description += "\n\n**Data quality (measured)**: " + ", ".join(
+                f"{field} {value}" for field, value in figures.items()
+            )
+        node.setdefault("columns", {})[name] = {
+            "name": name,
+            "description": description,
+            "meta": meta,
+            "config": {"meta": meta},
+            "data_type": None,
+            "tags": ["custom_attribute"],
+        }
+    return len(custom_catalog)
+
+
 def write_static_site(target_dir: Path, manifest: dict) -> Path:
     """The single-file site `dbt docs generate --static` would write, from the enriched manifest."""
     catalog = (target_dir / "catalog.json").read_text()
@@ -86,13 +139,16 @@ def write_static_site(target_dir: Path, manifest: dict) -> Path:
 def build_catalog(warehouse: Path, target_dir: Path) -> Path:
     manifest_path = generate_docs(target_dir, warehouse)
     manifest = json.loads(manifest_path.read_text())
+    catalog = load_attribute_catalog(manifest_path)
     with connect(warehouse, read_only=True) as con:
-        quality = read_table(con, *tables.ATTRIBUTE_QUALITY)
+        catalog = model_catalog(con, catalog, load_policy())
+        quality = read_attribute_quality(con, catalog)
     scores = quality.set_index("attribute_name").to_dict("index") if not quality.empty else {}
     updated = add_quality_scores(manifest, scores)
-    manifest_path.write_text(json.dumps(manifest))
+    custom = add_custom_attributes(manifest, custom_catalog_rows(catalog), scores)
+    manifest_path.write_text(json.dumps(manifest, default=str))
     site = write_static_site(target_dir, manifest)
-    print(f"quality scores written for {updated} attributes")
+    print(f"quality scores written for {updated} attributes, {custom} custom attributes listed")
     return site
 
 

@@ -13,10 +13,15 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from ml_assets.governance.custom_attributes import custom_attribute_status
+from ml_assets.governance.custom_attributes import (
+    canonical_custom_attributes,
+    custom_attribute_status,
+    unmatched_policy_entries,
+)
 from ml_assets.governance.policy import (
     GovernancePolicy,
     Mismatch,
+    canonical_name,
     check_policy_against_catalog,
     effective_attribute_policies,
     protected_overrides,
@@ -51,7 +56,7 @@ def governed_feature_exclusions(
         if policy.is_protected(name):
             reasons.setdefault(name, []).append("protected attribute")
         elif effective[name] != "allowed":
-            if name not in policy.attributes:
+            if canonical_name(name) not in policy.attributes:
                 why = "not classified in the governance policy"
             else:
                 why = f"segmentation policy is {effective[name]}"
@@ -59,7 +64,7 @@ def governed_feature_exclusions(
         if data_type == "identifier":
             reasons.setdefault(name, []).append("identifier")
 
-    present = set(custom_attribute_names)
+    present = {canonical_name(n) for n in custom_attribute_names}
     status = custom_attribute_status(policy, present | set(policy.custom_attributes))
     for row in status.itertuples():
         if row.status != "usable":
@@ -101,6 +106,8 @@ class GovernanceReport:
     features: GovernedFeatures
     custom_status: pd.DataFrame
     protected_overrides: list[str] = field(default_factory=list)
+    # custom_attributes entries of the policy that match no custom attribute in the data
+    unmatched_policy_entries: list[str] = field(default_factory=list)
 
     @property
     def unclassified(self) -> list[str]:
@@ -120,7 +127,8 @@ def assess_governance(
     policy: GovernancePolicy,
 ) -> GovernanceReport:
     """Mismatches, proxies and feature exclusions for `customer_attributes` and the long custom
-    attribute table (see `detect_proxies`)."""
+    attribute table (see `detect_proxies`); custom attribute names are compared canonically."""
+    custom_attributes = canonical_custom_attributes(custom_attributes)
     custom_names = sorted(custom_attributes["attribute"].dropna().unique())
     if attributes.empty:
         attributes = pd.DataFrame({"customer_key": pd.Series(dtype=object)})
@@ -131,4 +139,5 @@ def assess_governance(
         features=governed_feature_exclusions(catalog, policy, proxies, custom_names),
         custom_status=custom_attribute_status(policy, custom_names),
         protected_overrides=protected_overrides(policy, catalog, custom_names),
+        unmatched_policy_entries=unmatched_policy_entries(policy, custom_names),
     )

@@ -8,10 +8,15 @@ Protected characteristics are protected by the code, not only by the file: the b
 below always apply, and a policy file's `protected_attributes` may add terms, never remove them.
 A policy that classifies a protected attribute as `allowed` is contradictory: the blocking check
 fails naming it (`allowed_protected_attributes`).
+
+Names are compared the way users write them: `canonical_name` turns "Contract Type",
+"contract-type" and "CONTRACT_TYPE" into `contract_type`, the one form the platform shows. Policy
+keys are canonical after parsing, and every lookup canonicalises its argument.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +25,7 @@ import pandas as pd
 
 POLICY_VALUES = ("allowed", "sensitive", "prohibited")
 _STRICTNESS = {value: rank for rank, value in enumerate(POLICY_VALUES)}
-CUSTOM_DATA_TYPES = ("numeric", "categorical")
+CUSTOM_DATA_TYPES = ("numeric", "boolean", "categorical")
 
 # Protected characteristics (equality law's usual list and the GDPR's special categories). Whole
 # words of an attribute name, so `age` matches `primary_contact_age_band` but not `usage_trend`.
@@ -49,6 +54,18 @@ BUILTIN_PROTECTED_TERMS = (
     "union_membership",
     "health",
 )
+
+
+_NOT_NAME = re.compile(r"[^a-z0-9]+")
+
+
+def canonical_name(name: object) -> str:
+    """The one spelling of an attribute name: lower snake_case ("Contract Type" -> contract_type).
+
+    Case and punctuation never distinguish two attributes: runs of anything but ASCII letters and
+    digits become one underscore. (CamelCase is not split: staging lower-cases names first.)
+    """
+    return _NOT_NAME.sub("_", str(name).strip().lower()).strip("_")
 
 
 class PolicyError(ValueError):
@@ -88,21 +105,32 @@ class GovernancePolicy:
 
     def is_protected(self, name: str) -> bool:
         """A protected term is a whole word of the name: `age` in `age_band`, not in `usage`."""
-        padded = "_" + name.lower().replace("-", "_") + "_"
+        padded = "_" + canonical_name(name) + "_"
         return any(f"_{term}_" in padded for term in self.protected_terms)
 
     def attribute_policy(self, name: str) -> str:
         """Policy of a catalog attribute: prohibited when protected or not classified."""
         if self.is_protected(name):
             return "prohibited"
-        return self.attributes.get(name, "prohibited")
+        return self.attributes.get(canonical_name(name), "prohibited")
 
     def custom_policy(self, name: str) -> str | None:
         """Policy of a custom attribute; None when unclassified (which means: not usable)."""
-        entry = self.custom_attributes.get(name)
+        entry = self.custom_attribute(name)
         if entry is None:
             return None
         return "prohibited" if self.is_protected(name) else entry.policy
+
+    def custom_attribute(self, name: str) -> CustomAttributePolicy | None:
+        """The policy entry of a custom attribute, however its name is spelled."""
+        return self.custom_attributes.get(canonical_name(name))
+
+    def declared(self) -> dict[str, str]:
+        """Every policy key (canonical) with the policy the file gives it."""
+        return {
+            **self.attributes,
+            **{name: entry.policy for name, entry in self.custom_attributes.items()},
+        }
 
     def requires_marketing_consent(self, destination: str) -> bool:
         return destination in self.marketing_destinations
@@ -163,6 +191,20 @@ def parse_policy(raw: Any, source: str = "governance policy") -> GovernancePolic
     for key in sorted(set(raw) - known):
         errors.append(f"unknown top-level key {key!r} (expected one of {', '.join(sorted(known))})")
 
+    spelled: dict[str, str] = {}  # canonical name -> the spelling first seen in the file
+
+    def canonical_key(section: str, name: object) -> str:
+        key = canonical_name(name)
+        if not key:
+            errors.append(f"{section}: {name!r} is not a usable attribute name")
+        elif key in spelled and spelled[key] != f"{section}.{name}":
+            errors.append(
+                f"{section}.{name}: the same attribute as {spelled[key]} (both are {key!r}; "
+                "names are compared ignoring case and punctuation)"
+            )
+        spelled.setdefault(key, f"{section}.{name}")
+        return key
+
     attributes: dict[str, str] = {}
     raw_attributes = raw.get("attributes")
     if not isinstance(raw_attributes, dict) or not raw_attributes:
@@ -174,7 +216,7 @@ def parse_policy(raw: Any, source: str = "governance policy") -> GovernancePolic
                     f"attributes.{name}: policy {value!r} is not one of {', '.join(POLICY_VALUES)}"
                 )
             else:
-                attributes[str(name)] = value
+                attributes[canonical_key("attributes", name)] = value
 
     custom: dict[str, CustomAttributePolicy] = {}
     raw_custom = raw.get("custom_attributes") or {}
@@ -202,7 +244,9 @@ def parse_policy(raw: Any, source: str = "governance policy") -> GovernancePolic
                 f"{', '.join(CUSTOM_DATA_TYPES)}"
             )
             continue
-        custom[str(name)] = CustomAttributePolicy(entry["policy"], data_type, entry.get("note", ""))
+        custom[canonical_key("custom_attributes", name)] = CustomAttributePolicy(
+            entry["policy"], data_type, entry.get("note", "")
+        )
 
     # Terms the file adds to the built-in ones (leaving one out of the file does not remove it).
     terms = raw.get("protected_attributes") or []
@@ -269,16 +313,16 @@ def check_policy_against_catalog(policy: GovernancePolicy, catalog: pd.DataFrame
     )
     for name, meta_value in catalog_policies.items():
         meta_value = None if pd.isna(meta_value) else meta_value
-        if name not in policy.attributes:
+        declared = policy.attributes.get(canonical_name(name))
+        if declared is None:
             mismatches.append(Mismatch(name, "missing_from_policy", None, meta_value))
         elif meta_value not in POLICY_VALUES:
-            mismatches.append(
-                Mismatch(name, "catalog_meta_missing", policy.attributes[name], meta_value)
-            )
-        elif policy.attributes[name] != meta_value:
-            mismatches.append(Mismatch(name, "policy_differs", policy.attributes[name], meta_value))
+            mismatches.append(Mismatch(name, "catalog_meta_missing", declared, meta_value))
+        elif declared != meta_value:
+            mismatches.append(Mismatch(name, "policy_differs", declared, meta_value))
+    documented = {canonical_name(name) for name in catalog_policies}
     for name, value in policy.attributes.items():
-        if name not in catalog_policies:
+        if name not in documented:
             mismatches.append(Mismatch(name, "not_in_catalog", value, None))
     return mismatches
 
@@ -294,12 +338,13 @@ def protected_overrides(
 ) -> list[str]:
     """Attributes classified as usable that are prohibited anyway because they are protected."""
     names = list(catalog["attribute_name"]) + list(custom_names)
-    declared = {**policy.attributes, **{n: c.policy for n, c in policy.custom_attributes.items()}}
+    declared = policy.declared()
     return sorted(
         {
             n
             for n in names
-            if policy.is_protected(n) and declared.get(n, "prohibited") != "prohibited"
+            if policy.is_protected(n)
+            and declared.get(canonical_name(n), "prohibited") != "prohibited"
         }
     )
 
@@ -311,8 +356,10 @@ def allowed_protected_attributes(
     the blocking governance check (protected attributes are prohibited whatever the file says;
     `sensitive` ones are only reported, as `protected_overrides`)."""
     names = set(catalog["attribute_name"]) | set(custom_names) | set(policy.custom_attributes)
-    declared = {**policy.attributes, **{n: c.policy for n, c in policy.custom_attributes.items()}}
-    return sorted(n for n in names if policy.is_protected(n) and declared.get(n) == "allowed")
+    declared = policy.declared()
+    return sorted(
+        n for n in names if policy.is_protected(n) and declared.get(canonical_name(n)) == "allowed"
+    )
 
 
 def effective_attribute_policies(catalog: pd.DataFrame, policy: GovernancePolicy) -> dict[str, str]:

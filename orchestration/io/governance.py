@@ -19,6 +19,7 @@ from ml_assets.governance import (
     GovernedFeatures,
     assert_policy_matches_catalog,
     assess_governance,
+    canonical_custom_attributes,
     decisions_frame,
     features_from_decisions,
 )
@@ -29,11 +30,11 @@ from orchestration.io.warehouse import read_table, replace_table
 
 
 def read_custom_attributes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The long custom attribute table; empty with its columns when absent."""
+    """The long custom attribute table, names canonical; empty with its columns when absent."""
     frame = read_table(con, *tables.CUSTOM_ATTRIBUTES)
     if frame.empty:
         return pd.DataFrame(columns=CUSTOM_ATTRIBUTE_COLUMNS)
-    return frame
+    return canonical_custom_attributes(frame)
 
 
 def assess_warehouse(

@@ -29,7 +29,10 @@ from ml_assets.governance import analytics_consent_mask
 from ml_assets.monitoring.migration import detect_movers, evaluate_detected_migrations
 from ml_assets.selection import SelectionConfig
 from ml_assets.training import train
+from orchestration.io import tables
+from orchestration.io.attributes import training_inputs
 from orchestration.io.catalog import load_attribute_catalog
+from orchestration.io.config_files import load_policy
 from orchestration.io.governance import governance_exclusions
 from orchestration.io.warehouse import connect, read_table
 from tests.support.dbt import run_dbt
@@ -77,14 +80,21 @@ def _read(landing: Path, warehouse: Path) -> Period:
         # in the 90 days after it): that is the validation snapshot's as-of date, so the planted
         # structure is recovered from it. The published snapshot also sees the outcome window
         # (churners gone quiet, expansions done), where the truth says nothing.
-        attributes = read_table(con, "marts", "customer_attributes_validation")
-        quality = read_table(con, "marts", "attribute_quality")
+        # as the segment_model asset reads them: the usable custom attributes joined
+        governed = governance_exclusions(con, manifest)
+        attributes, catalog, quality = training_inputs(
+            con,
+            load_attribute_catalog(manifest),
+            load_policy(),
+            governed.usable_custom_attributes,
+            source=tables.CUSTOMER_ATTRIBUTES_VALIDATION,
+        )
         dim_customers = read_table(con, "marts", "dim_customers")
         identity = con.execute(
             "select identifier_type, identifier, customer_key "
             "from intermediate.int_identity_resolved"
         ).df()
-        excluded = governance_exclusions(con, manifest).excluded
+        excluded = governed.excluded
     identifiers = pd.read_csv(landing / "_truth" / "identifiers.csv", dtype=str)
     company = (
         identity.merge(identifiers, on=["identifier_type", "identifier"])
@@ -95,7 +105,7 @@ def _read(landing: Path, warehouse: Path) -> Period:
         landing=landing,
         attributes=attributes,
         quality=quality,
-        catalog=load_attribute_catalog(manifest),
+        catalog=catalog,
         excluded=excluded,
         consented=analytics_consent_mask(dim_customers, attributes["customer_key"]),
         company=company,

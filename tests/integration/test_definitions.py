@@ -112,6 +112,7 @@ def test_checks_jobs_schedules_and_sensors(asset_graph):
         "run_to_run_agreement",
         "feature_drift",
         "governance_policy",
+        "custom_attribute_coverage",
     ]:
         assert check_names[name] == 1, name
     # dbt data tests arrive as checks too: unique/not_null on the marts at least.

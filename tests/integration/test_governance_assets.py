@@ -203,4 +203,4 @@ def test_exports():
     assert [a.key for a in audiences_assets.audiences_assets] == [
         AssetKey(["audiences", "rule_segments"]),
     ]
-    assert len(governance_checks.governance_checks) == 1
+    assert len(governance_checks.governance_checks) == 2

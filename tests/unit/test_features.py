@@ -62,11 +62,9 @@ def test_transforms_suit_skewed_data(data):
     # firmographic cannot dominate distances
     industry = [i for i, n in enumerate(fm.feature_names) if n.startswith("industry=")]
     config = FeatureConfig()
-    firmographic = dict(config.group_weights)["firmographic"]
-    assert set(np.unique(fm.X[:, industry])) == {0.0, config.categorical_weight * firmographic}
-    assert (
-        transforms["industry"] == "one-hot (4 levels + other)" + f", group weight {firmographic:g}"
-    )
+    weight = next(s.weight for s in fm.transformer.specs if s.attribute == "industry")
+    assert set(np.unique(fm.X[:, industry])) == {0.0, config.categorical_weight * weight}
+    assert transforms["industry"] == "one-hot (4 levels + other)" + f", group weight {weight:.3g}"
 
 
 def test_values_spanning_orders_of_magnitude_get_log(data):
@@ -96,13 +94,16 @@ def test_values_spanning_orders_of_magnitude_get_log(data):
 
 def test_group_weights_scale_their_columns(data):
     unweighted = build_feature_matrix(
-        data["attributes"], data["catalog"], data["quality"], FeatureConfig(group_weights=())
+        data["attributes"],
+        data["catalog"],
+        data["quality"],
+        FeatureConfig(group_weights=(), balance_groups=False),
     )
     weighted = build_feature_matrix(
         data["attributes"],
         data["catalog"],
         data["quality"],
-        FeatureConfig(group_weights=(("value", 0.25),)),
+        FeatureConfig(group_weights=("value=0.25",), balance_groups=False),
     )
     mrr = unweighted.feature_names.index("current_mrr")
     np.testing.assert_allclose(weighted.X[:, mrr], unweighted.X[:, mrr] * 0.25)

@@ -33,7 +33,9 @@ def test_train_returns_the_versioned_model_its_tables_and_charts():
     assert list(result.features.columns) == [
         "attribute",
         "used",
+        "group",
         "transform",
+        "represents",
         "reason",
         "model_version",
     ]

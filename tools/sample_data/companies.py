@@ -16,14 +16,18 @@ from tools.sample_data.columns import (
     _with_nulls,
 )
 from tools.sample_data.population import _Companies
-from tools.sample_data.timeline import DAY, PERIOD_STARTS, SWITCH_DAY, WINDOW_DAYS, Window
+from tools.sample_data.timeline import DAY, PERIOD_STARTS, REF_DAY, SWITCH_DAY, WINDOW_DAYS, Window
 from tools.sample_data.vocabulary import (
     AGE_BANDS,
     CHANNELS,
+    CONTRACTION_FACTOR,
+    CONTRACTION_PROB,
     COUNTRIES,
     CURRENCY,
     DORMANT,
     GENDERS,
+    GROWTH_FACTOR,
+    GROWTH_PROB,
     HIGH_VALUE,
     INDUSTRIES,
     JOB_TITLES,
@@ -168,15 +172,34 @@ def _billing(co, bh, rng, win, signup_epoch, billing_ids, period, chunk):
         rows["end"].append(end[idx])
         rows["status"].append(status[idx])
 
-    never = np.full(n, -1, dtype=np.int64)
-    end_main = np.where(changed, switch_epoch, np.where(churned, churn_epoch, never))
-    status_main = np.where(changed, "changed", np.where(churned, "canceled", "active")).astype(
-        object
+    # Upgrades and downgrades in the 90 days before the reference date (own stream: the other
+    # tables' draws stay as they were), for companies signed up a month before the change.
+    plans = np.random.default_rng([period, chunk, 144])
+    u = plans.random(n)
+    grows = u < GROWTH_PROB[bh.arch_eff]
+    shrinks = ~grows & (u < GROWTH_PROB[bh.arch_eff] + CONTRACTION_PROB[bh.arch_eff])
+    factor = np.where(
+        grows, plans.uniform(*GROWTH_FACTOR, n), plans.uniform(*CONTRACTION_FACTOR, n)
     )
+    replan_epoch = win.start + plans.integers(REF_DAY - 80, REF_DAY - 5, n) * DAY + 10 * 3600
+    replanned = ~changed & (grows | shrinks) & (main_start < replan_epoch - 30 * DAY)
+    replanned &= replan_epoch < last
+
+    never = np.full(n, -1, dtype=np.int64)
+    end_main = np.where(
+        changed,
+        switch_epoch,
+        np.where(replanned, replan_epoch, np.where(churned, churn_epoch, never)),
+    )
+    status_main = np.where(
+        changed | replanned, "changed", np.where(churned, "canceled", "active")
+    ).astype(object)
     add(np.ones(n, bool), 0, co.mrr, main_start, end_main, status_main)
     end_after = np.where(churned, churn_epoch, never)
     status_after = np.where(churned, "canceled", "active").astype(object)
-    add(changed, 1, bh.mrr_after, np.full(n, switch_epoch), end_after, status_after)
+    mrr_next = np.where(changed, bh.mrr_after, np.maximum(np.round(co.mrr * factor), 1.0))
+    start_next = np.where(changed, switch_epoch, replan_epoch)
+    add(changed | replanned, 1, mrr_next, start_next, end_after, status_after)
     addon_mrr = np.round(bh.mrr_after * rng.uniform(0.25, 0.9, n))
     add(bh.expand_day >= 0, 2, addon_mrr, expand_epoch, never, np.full(n, "active", object))
     sc = np.concatenate(rows["company"])

@@ -34,6 +34,12 @@ NPS_MEAN = np.array([9.2, 6.0, 7.6, 8.6, 2.5, 4.5])
 CSAT_MEAN = np.array([4.5, 3.6, 4.2, 4.3, 2.1, 3.2])
 CHURN_PROB = np.array([0.0, 0.30, 0.03, 0.05, 0.15, 0.85])
 EXPAND_PROB = np.array([0.80, 0.0, 0.10, 0.50, 0.05, 0.0])
+# Plan changes in the 90 days before the reference date, so mrr_growth_90d is real: growing
+# archetypes upgrade (MRR x GROWTH_FACTOR), disengaging ones downgrade (x CONTRACTION_FACTOR).
+GROWTH_PROB = np.array([0.55, 0.0, 0.05, 0.30, 0.03, 0.0])
+CONTRACTION_PROB = np.array([0.0, 0.45, 0.05, 0.0, 0.10, 0.30])
+GROWTH_FACTOR = (1.25, 1.8)
+CONTRACTION_FACTOR = (0.4, 0.8)
 EMPLOYEES_MEDIAN = np.array([250.0, 700.0, 60.0, 35.0, 150.0, 30.0])
 B2C_PROB = np.array([0.0, 0.0, 0.06, 0.05, 0.04, 0.06])
 URGENT_MIX = np.array([[0.35, 0.45, 0.15, 0.05], [0.15, 0.35, 0.30, 0.20]])  # normal, support_heavy

@@ -1,8 +1,12 @@
 """The blocking `governance_policy` check on customer_attributes: the policy matches the dbt
 catalog meta and allows no protected attribute. It also decides, once per run, which attributes
 the feature matrix must leave out (proxies of protected attributes, unclassified custom
-attributes, ...) and persists that decision for the segment model downstream. The logic lives in
-ml_assets.governance.
+attributes, ...) and persists that decision for the segment model downstream.
+
+The warning `custom_attribute_coverage` check on customer_custom_attributes names the custom
+attributes nobody has classified (unusable until someone does) and the policy entries that match
+no custom attribute in the data (a misspelt key, or an attribute the CRM no longer sends); names
+are compared ignoring case and punctuation. The logic lives in ml_assets.governance.
 """
 
 from dagster import (
@@ -14,13 +18,22 @@ from dagster import (
     asset_check,
 )
 
-from ml_assets.governance import PolicyError, PolicyMismatch
+from ml_assets.governance import (
+    PolicyError,
+    PolicyMismatch,
+    unclassified_custom_attributes,
+    unmatched_policy_entries,
+)
 from ml_assets.governance.policy import allowed_protected_attributes
 from orchestration.defs.governance.metadata import markdown_preview
 from orchestration.defs.resources import GovernancePolicyResource, WarehouseResource
 from orchestration.io import tables
 from orchestration.io.catalog import default_manifest_path, load_attribute_catalog
-from orchestration.io.governance import assess_warehouse, write_feature_decisions
+from orchestration.io.governance import (
+    assess_warehouse,
+    read_custom_attributes,
+    write_feature_decisions,
+)
 
 CUSTOMER_ATTRIBUTES = AssetKey(tables.CUSTOMER_ATTRIBUTES.path)
 CUSTOM_ATTRIBUTES = AssetKey(tables.CUSTOM_ATTRIBUTES.path)
@@ -79,6 +92,7 @@ def governance_policy(
             "blocked_proxy_count": len(blocked),
             "proxy_measurements": markdown_preview(report.proxies, limit=100),
             "unclassified_custom_attributes": MetadataValue.json(report.unclassified),
+            "unmatched_policy_entries": MetadataValue.json(report.unmatched_policy_entries),
             "protected_overrides": MetadataValue.json(report.protected_overrides),
             "allowed_protected_attributes": MetadataValue.json(allowed_protected),
             "excluded_features": MetadataValue.json(report.features.excluded),
@@ -89,4 +103,57 @@ def governance_policy(
     )
 
 
-governance_checks = [governance_policy]
+@asset_check(
+    asset=CUSTOM_ATTRIBUTES,
+    name="custom_attribute_coverage",
+    blocking=False,
+    pool="duckdb",
+    description=(
+        "Every custom attribute in the data is classified in the governance policy, and every "
+        "custom_attributes entry of the policy matches one (ignoring case and punctuation). "
+        "A warning names the unclassified attributes and the unmatched entries."
+    ),
+)
+def custom_attribute_coverage(
+    context: AssetCheckExecutionContext,
+    warehouse: WarehouseResource,
+    governance: GovernancePolicyResource,
+) -> AssetCheckResult:
+    try:
+        policy = governance.load()
+    except (PolicyError, FileNotFoundError) as exc:
+        return AssetCheckResult(
+            passed=False,
+            severity=AssetCheckSeverity.WARN,
+            metadata={"error": MetadataValue.text(str(exc))},
+        )
+    with warehouse.connect(read_only=True) as con:
+        names = read_custom_attributes(con)["attribute"].dropna().unique()
+    unclassified = unclassified_custom_attributes(policy, names)
+    unmatched = unmatched_policy_entries(policy, names)
+    problems = []
+    if unclassified:
+        problems.append(
+            f"custom attribute(s) not classified in {policy.source} (never used until "
+            f"classified): {', '.join(unclassified)}"
+        )
+    if unmatched:
+        problems.append(
+            f"{policy.source} classifies custom attribute(s) absent from the data: "
+            f"{', '.join(unmatched)}"
+        )
+    for problem in problems:
+        context.log.warning(problem)
+    return AssetCheckResult(
+        passed=not problems,
+        severity=AssetCheckSeverity.WARN,
+        description="\n".join(problems) or "every custom attribute is classified and matched",
+        metadata={
+            "unclassified_custom_attributes": MetadataValue.json(unclassified),
+            "unmatched_policy_entries": MetadataValue.json(unmatched),
+            "custom_attributes_in_data": len(names),
+        },
+    )
+
+
+governance_checks = [governance_policy, custom_attribute_coverage]

@@ -32,6 +32,7 @@ from orchestration.defs.resources import (
 )
 from orchestration.defs.segmentation.config import SegmentationConfig
 from orchestration.io import model_lifecycle, tables
+from orchestration.io.attributes import read_attributes, training_inputs
 from orchestration.io.catalog import default_manifest_path, load_attribute_catalog
 from orchestration.io.config_files import (
     PLAYBOOKS_FILE,
@@ -169,18 +170,20 @@ def segment_model(
     model_store: ModelStoreResource,
     governance: GovernancePolicyResource,
 ) -> MaterializeResult:
-    attributes, quality = _read(warehouse, tables.CUSTOMER_ATTRIBUTES, tables.ATTRIBUTE_QUALITY)
+    manifest = config.manifest_path or default_manifest_path()
+    catalog = load_attribute_catalog(manifest)
+    policy = governance.load()
+    # Governance: prohibited, protected, proxy and unclassified attributes never reach the model.
+    # The decisions (and proxy measurements) of this run's governance_policy check, same policy.
+    # The custom attributes it found usable are joined to the attributes, with catalog entries.
+    with warehouse.connect(read_only=True) as con:
+        governed, reused = governed_features(con, context.run.run_id, catalog, policy, manifest)
+        attributes, catalog, quality = training_inputs(
+            con, catalog, policy, governed.usable_custom_attributes
+        )
     if attributes.empty:
         raise Failure(
             description=f"{tables.CUSTOMER_ATTRIBUTES.sql} is empty or missing: nothing to segment"
-        )
-    manifest = config.manifest_path or default_manifest_path()
-    catalog = load_attribute_catalog(manifest)
-    # Governance: prohibited, protected, proxy and unclassified attributes never reach the model.
-    # The decisions (and proxy measurements) of this run's governance_policy check, same policy.
-    with warehouse.connect(read_only=True) as con:
-        governed, reused = governed_features(
-            con, context.run.run_id, catalog, governance.load(), manifest
         )
     context.log.info(f"governance exclusions {'from the check' if reused else 'decided here'}")
     excluded = {
@@ -254,10 +257,19 @@ def segment_model(
     )
 
 
+def _model_attributes(
+    warehouse: WarehouseResource, model: SegmentModel, source: Table
+) -> pd.DataFrame:
+    """An attribute snapshot with the custom attributes the model uses (the columns it was
+    trained on: training reads through the same io helper)."""
+    with warehouse.connect(read_only=True) as con:
+        return read_attributes(con, source, model.catalog, model.transformer.attributes)
+
+
 def score(warehouse: WarehouseResource, model: SegmentModel, source: Table) -> pd.DataFrame:
     """Every customer of an attribute snapshot assigned by the model; customers without
     analytics consent are never scored when the model uses behaviour (they get no segment)."""
-    (attributes,) = _read(warehouse, source)
+    attributes = _model_attributes(warehouse, model, source)
     if attributes.empty:
         return attributes
     if training.behavioural([c["attribute"] for c in model.chosen], model.catalog):
@@ -324,7 +336,8 @@ def segment_profiles(
     context: AssetExecutionContext, warehouse: WarehouseResource, model_store: ModelStoreResource
 ) -> MaterializeResult:
     model = _load_model(model_store)
-    attributes, outcomes = _read(warehouse, tables.CUSTOMER_ATTRIBUTES, tables.CUSTOMER_OUTCOMES)
+    attributes = _model_attributes(warehouse, model, tables.CUSTOMER_ATTRIBUTES)
+    (outcomes,) = _read(warehouse, tables.CUSTOMER_OUTCOMES)
     (segments,) = _read(warehouse, tables.CUSTOMER_SEGMENTS)
     rows = attributes.merge(
         segments[["customer_key", "segment_id"]], on="customer_key", how="inner"
