@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 ACCOUNTS ?= 5000
 SEED ?= 42
 
-.PHONY: install manifest sample-data run demo demo-retail simulate test test-fast ui docs bench lint clean config-init
+.PHONY: install manifest sample-data run demo demo-retail simulate test test-fast ui docs bench lint clean config-init taxonomy
 
 install: $(VENV)/.installed
 
@@ -62,6 +62,10 @@ ui: manifest
 docs: manifest
 	$(PY) -m tools.catalog_docs
 
+# Raw event names the taxonomy does not map (after a run), with counts and a suggested canonical event.
+taxonomy: install
+	$(PY) -m tools.taxonomy unmapped
+
 bench: manifest
 	$(PY) -m tools.bench --accounts $(ACCOUNTS)
 
@@ -74,7 +78,7 @@ lint: install
 config-init:
 	@test -n "$(DIR)" || { echo "usage: make config-init DIR=/path/to/your/config"; exit 2; }
 	mkdir -p "$(DIR)"
-	for f in config/*.yaml; do test -e "$(DIR)/$$(basename $$f)" || cp "$$f" "$(DIR)/"; done
+	for f in config/*.yaml config/*.csv; do test -e "$(DIR)/$$(basename $$f)" || cp "$$f" "$(DIR)/"; done
 	@echo "Now: export SEGMENTATION_CONFIG_DIR=$(abspath $(DIR))"
 
 clean:

@@ -1,5 +1,6 @@
-"""Reading the YAML files users edit: the governance policy, rule segments, segment names and
-playbooks. One reader for all of them, with limits; the pure core parses the mappings.
+"""Reading the files users edit: the governance policy, rule segments, segment names, playbooks
+(YAML) and event taxonomy additions (CSV). One reader per format, with limits; the pure core
+parses the contents.
 
 A file is looked up in the user's configuration folder first (SEGMENTATION_CONFIG_DIR, kept
 outside the checkout so upgrading the project never means merging edits), then in the project's
@@ -12,6 +13,8 @@ beyond MAX_NODES (a few hundred bytes of nested aliases otherwise expand to giga
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +23,16 @@ import yaml
 from ml_assets.governance import GovernancePolicy, PolicyError, parse_policy
 from ml_assets.naming import DEFAULT_PLAYBOOK
 from ml_assets.rules import RuleIssue, RuleSet, RuleValidationError, parse_rules
+from ml_assets.taxonomy import TaxonomyError, parse_taxonomy_additions
 from orchestration.io import settings
 
 POLICY_FILE = "governance_policy.yaml"
 RULES_FILE = "rule_segments.yaml"
 SEGMENT_NAMES_FILE = "segment_names.yaml"
 PLAYBOOKS_FILE = "playbooks.yaml"
+# Rows added to the dbt seed dbt_project/seeds/event_taxonomy.csv (same columns); the project's
+# copy in config/ is empty, so without a user copy the seed alone is the taxonomy.
+TAXONOMY_ADDITIONS_FILE = "event_taxonomy_additions.csv"
 
 
 MAX_BYTES = 1_000_000
@@ -126,3 +133,23 @@ def load_playbooks(path: Path | str | None) -> dict:
     key)."""
     data = (read_yaml(path, missing_ok=True) if path is not None else None) or {}
     return {"default": data.get("default", DEFAULT_PLAYBOOK), "rules": data.get("rules", [])}
+
+
+def load_taxonomy_additions(path: Path | str | None = None) -> list[dict]:
+    """The validated rows of the taxonomy additions CSV; TaxonomyError on a bad file."""
+    path = Path(path) if path is not None else config_path(TAXONOMY_ADDITIONS_FILE)
+    if not path.exists():
+        return []
+    if path.stat().st_size > MAX_BYTES:
+        raise TaxonomyError(f"{path}: larger than {MAX_BYTES:,} bytes")
+    return parse_taxonomy_additions(csv.DictReader(io.StringIO(path.read_text())), str(path))
+
+
+def taxonomy_dbt_vars(path: Path | str | None = None) -> dict:
+    """The dbt vars that carry the user's taxonomy additions into int_event_taxonomy, and the
+    file they came from (named in the taxonomy tests' messages)."""
+    path = Path(path) if path is not None else config_path(TAXONOMY_ADDITIONS_FILE)
+    return {
+        "event_taxonomy_additions": load_taxonomy_additions(path),
+        "event_taxonomy_additions_file": str(path),
+    }

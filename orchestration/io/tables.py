@@ -43,6 +43,11 @@ STAGED_CRM_ACCOUNTS = Table("staging", "stg_crm__accounts")
 # staging (dbt): consent decisions per normalised email and purpose (marketing consent per address)
 STAGED_CONSENT_EVENTS = Table("staging", "stg_consent__events")
 
+# intermediate (dbt): the taxonomy in use (seed + the user's additions) and the raw event names
+# it does not map, with their volume
+EVENT_TAXONOMY = Table("intermediate", "int_event_taxonomy")
+EVENTS_UNMAPPED = Table("intermediate", "int_events_unmapped")
+
 # marts (dbt)
 REFERENCE_PERIOD = Table("marts", "reference_period")
 CUSTOMER_ATTRIBUTES = Table("marts", "customer_attributes")

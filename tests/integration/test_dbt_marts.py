@@ -27,6 +27,7 @@ REQUIRED_ATTRIBUTES = [
     "usage_trend_30d", "emails_delivered_90d", "email_open_rate_90d", "email_click_rate_90d",
     "unsubscribed_flag", "tickets_90d", "high_priority_tickets_90d", "avg_resolution_hours_90d",
     "support_csat_avg_365d", "nps_latest", "nps_avg_365d", "contact_count",
+    "total_revenue_90d", "invoice_count_90d", "days_since_last_invoice",
 ]  # fmt: skip
 TRACKING_CUTOVER = "2025-06-01"
 # A scoring date whose 90-day windows lie wholly before the cutover.
@@ -160,6 +161,47 @@ def test_counts_zero_filled_and_rates_null_when_undefined(marts_warehouse):
     assert (
         validation["reference_date"].astype(str) == "2025-10-02"
     ).all()  # 90 days before the data ends
+
+
+def test_purchase_recency_frequency_monetary_from_invoices(marts_warehouse):
+    """Recency, frequency and monetary value over 90/365 days agree with fct_invoices recomputed
+    here, in both snapshots, and nothing after a snapshot's as-of date is read."""
+    for snapshot in ("customer_attributes", "customer_attributes_validation"):
+        attributes = query(
+            marts_warehouse,
+            "select customer_key, reference_date, total_revenue_90d, invoice_count_90d, "
+            "invoice_count_365d, total_revenue_365d, days_since_last_invoice "
+            f"from marts.{snapshot}",
+        ).set_index("customer_key")
+        as_of = pd.Timestamp(attributes["reference_date"].iloc[0])
+        invoices = query(
+            marts_warehouse,
+            "select customer_key, amount, issued_date from marts.fct_invoices "
+            "where customer_key is not null and (status is null or status <> 'void')",
+        )
+        invoices["issued_date"] = pd.to_datetime(invoices["issued_date"])
+        invoices = invoices[invoices["issued_date"] <= as_of]
+        recent = invoices[invoices["issued_date"] > as_of - pd.Timedelta(days=90)]
+        last_purchase = invoices[invoices["amount"] > 0].groupby("customer_key")["issued_date"]
+        expected = pd.DataFrame(
+            {
+                "revenue": recent.groupby("customer_key")["amount"].sum(),
+                "count": recent.groupby("customer_key").size(),
+                "recency": (as_of - last_purchase.max()).dt.days,
+            }
+        ).reindex(attributes.index)
+        assert (attributes["invoice_count_90d"] == expected["count"].fillna(0)).all()
+        assert (
+            (attributes["total_revenue_90d"] - expected["revenue"].fillna(0)).abs() < 0.01
+        ).all()
+        assert (
+            attributes["days_since_last_invoice"]
+            .astype("Float64")
+            .equals(expected["recency"].astype("Float64"))
+        )
+        assert (attributes["invoice_count_90d"] <= attributes["invoice_count_365d"]).all()
+        assert attributes["days_since_last_invoice"].notna().sum() > 100
+        assert (attributes["days_since_last_invoice"].dropna() >= 0).all()
 
 
 def test_dim_customers_contacts_and_consent(marts_warehouse):

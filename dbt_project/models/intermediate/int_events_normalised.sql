@@ -8,7 +8,7 @@ events as (
 
 taxonomy as (
 
-    select * from {{ ref('event_taxonomy') }}
+    select * from {{ ref('int_event_taxonomy') }}
 
 ),
 
@@ -28,7 +28,7 @@ normalised as (
 
     from events
     left join taxonomy
-        on events.event_name_normalised = lower(trim(taxonomy.raw_event_name_normalised))
+        on events.event_name_normalised = taxonomy.raw_event_name_normalised
 
 )
 

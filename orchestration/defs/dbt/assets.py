@@ -6,6 +6,7 @@ segments back through a dbt source mapped to the segmentation asset.
 """
 
 import io
+import json
 import sys
 from collections.abc import Mapping
 from contextlib import redirect_stdout
@@ -30,9 +31,11 @@ from dagster_dbt import (
     get_asset_key_for_model,
 )
 
+from ml_assets.taxonomy import TaxonomyError
 from orchestration.defs.automation import refresh_on_new_upstream_data
 from orchestration.defs.resources import WarehouseResource
 from orchestration.io import settings
+from orchestration.io.config_files import taxonomy_dbt_vars
 from orchestration.io.tables import Table
 
 dbt_project = DbtProject(
@@ -102,9 +105,14 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wareh
     around the summary people read. The echo is kept out of the console: one line with dbt's
     totals is logged, the tail of dbt's output when it fails, and dbt.log keeps everything.
     """
+    try:
+        # The user's event taxonomy additions (config folder) reach dbt as vars.
+        dbt_vars = ["--vars", json.dumps(taxonomy_dbt_vars())]
+    except TaxonomyError as exc:
+        raise Failure(description=f"event taxonomy additions: {exc}") from exc
     echoed = io.StringIO()
     with settings.warehouse_path_for_subprocesses(warehouse.file), redirect_stdout(echoed):
-        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+        invocation = dbt.cli(["build", *dbt_vars], context=context, raise_on_error=False)
         events = list(invocation.stream())
     lines = echoed.getvalue().splitlines()
     totals = next((line.strip() for line in reversed(lines) if "Done. PASS=" in line), "")
@@ -125,7 +133,12 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wareh
         else:
             yield event
     if not invocation.is_successful():
-        errors = [line for line in lines if "ERROR" in line or "FAIL" in line][-20:]
+        # dbt prints an error's message on the line after "... Error in <node>": keep it too.
+        errors = [
+            line
+            for before, line in zip(["", *lines], lines, strict=False)
+            if "ERROR" in line or "FAIL" in line or "Error in " in before
+        ][-20:]
         tail = "\n".join(errors or lines[-20:])
         context.log.error(f"dbt build failed:\n{tail}")
         raise Failure(

@@ -1,5 +1,7 @@
 -- One row per customer and snapshot with billing data on or before the snapshot's as-of date:
--- MRR, revenue and payment behaviour as of that date (nothing after it is read).
+-- MRR, revenue and payment behaviour as of that date (nothing after it is read). Recency,
+-- frequency and monetary value over 90 and 365 days come from invoices alone, so purchase-only
+-- data (no subscriptions, no product events) still has a recency feature.
 with
 
 snapshots as (
@@ -75,6 +77,11 @@ invoice_value as (
         sum(case when invoices.issued_date > snapshots.date_365d_ago then invoices.amount else 0 end)
             as total_revenue_365d,
         sum(case when invoices.issued_date > snapshots.date_365d_ago then 1 else 0 end) as invoice_count_365d,
+        sum(case when invoices.issued_date > snapshots.date_90d_ago then invoices.amount else 0 end)
+            as total_revenue_90d,
+        sum(case when invoices.issued_date > snapshots.date_90d_ago then 1 else 0 end) as invoice_count_90d,
+        -- A purchase is an invoice for a positive amount: a refund or credit note is not one.
+        max(case when invoices.amount > 0 then invoices.issued_date end) as last_purchase_date,
         sum(case
             when invoices.issued_date > snapshots.date_365d_ago and invoices.issued_date <= snapshots.date_30d_ago
                 then 1
@@ -130,7 +137,10 @@ select
         when invoice_value.judged_invoices_365d > 0
             then 1.0 * invoice_value.late_invoices_365d / invoice_value.judged_invoices_365d
     end as late_payment_share,
-    coalesce(invoice_value.lifetime_revenue, 0) as lifetime_revenue
+    coalesce(invoice_value.lifetime_revenue, 0) as lifetime_revenue,
+    coalesce(invoice_value.total_revenue_90d, 0) as total_revenue_90d,
+    coalesce(invoice_value.invoice_count_90d, 0) as invoice_count_90d,
+    {{ dbt.datediff('invoice_value.last_purchase_date', 'snapshots.as_of_date', 'day') }} as days_since_last_invoice
 from customers
 inner join snapshots on customers.snapshot = snapshots.snapshot
 left join subscription_value
