@@ -168,9 +168,7 @@ def _row_checks(
     return checks
 
 
-def _clean_row(
-    spec: RawTable, extras: list[str], bounds: TimestampBounds, controls: bool
-) -> str:
+def _clean_row(spec: RawTable, extras: list[str], bounds: TimestampBounds, controls: bool) -> str:
     """A cheap condition that holds only for rows none of the checks would quarantine.
 
     Most rows are good: they skip the reason CASE (trims, lower-casing and a dozen conditions
@@ -181,9 +179,9 @@ def _clean_row(
     """
     conds = []
     if controls:
-        texts = ", ".join([quote(c.name) for c in spec.columns] + [
-            extra_name(i) for i in range(len(extras))
-        ])
+        texts = ", ".join(
+            [quote(c.name) for c in spec.columns] + [extra_name(i) for i in range(len(extras))]
+        )
         conds.append(f"NOT regexp_matches(concat({texts}), '{CONTROL_CHARACTERS}')")
     for col in spec.columns:
         v, typed = quote(col.name), typed_name(col)
@@ -193,7 +191,8 @@ def _clean_row(
             # a value that became an instant passed every timestamp check but the bounds
             conds.append(f"({v} IS NULL OR {timestamps.plausible(typed, bounds)})")
         elif col.type != "string":
-            conds.append(f"({v} IS NULL OR {typed} {'>= 0' if col.non_negative else 'IS NOT NULL'})")
+            valid = ">= 0" if col.non_negative else "IS NOT NULL"
+            conds.append(f"({v} IS NULL OR {typed} {valid})")
         if col.allowed_values:
             allowed = ", ".join(f"'{a}'" for a in col.allowed_values)
             conds.append(f"({v} IS NULL OR list_contains([{allowed}], {v}))")
