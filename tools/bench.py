@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from orchestration.io.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+from orchestration.io.settings import DBT_BUILD_EXCLUDES, DBT_PROJECT_DIR, PROJECT_ROOT
 
 STAGES: dict[str, Callable[[Path, int], int]] = {}
 
@@ -77,6 +77,7 @@ def dbt_stage(workdir: Path, accounts: int) -> int:
             "build",
             "--exclude",
             "tag:reporting",
+            *DBT_BUILD_EXCLUDES,
             "--project-dir",
             str(DBT_PROJECT_DIR),
             "--profiles-dir",

@@ -72,6 +72,12 @@ def marketing_database_url() -> str | None:
     return os.environ.get("MARKETING_DATABASE_URL") or None
 
 
+# The pipeline's `dbt build` leaves out dbt's unit tests: they check the SQL on fixed fixture rows,
+# not the data, so they belong to the test suite (tests/conftest.py builds with them), not to
+# every run (a third of a build's node time at 2,000 accounts).
+DBT_BUILD_EXCLUDES = ("--exclude-resource-type", "unit_test")
+
+
 def dbt_threads() -> int:
     """DBT_THREADS (default 2): models and tests dbt runs at once."""
     return int(os.environ.get("DBT_THREADS") or 2)
