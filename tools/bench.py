@@ -2,8 +2,10 @@
 
 Each stage runs in a fresh child process so its peak memory (ru_maxrss, including the dbt
 subprocess for the dbt stage) is its own. Stages run in order and share a work folder:
-generate -> load -> dbt -> segment -> checks -> sync. `segment_synthetic` (not run by default)
-times the engine on a synthetic matrix, for scales beyond the generated data (1,000,000).
+generate -> load -> dbt -> reference -> segment -> checks -> sync. `reference` is the yardstick:
+the hand-written DuckDB script tools/bench_reference.py over the same landing files, and the
+ratio (load + dbt) / reference is printed with the table. `segment_synthetic` (not run by
+default) times the engine on a synthetic matrix, for scales beyond the generated data (1,000,000).
 
     python -m tools.bench --accounts 5000 [--stages generate,load,dbt] [--workdir DIR]
 """
@@ -20,7 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from orchestration.io.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+from orchestration.io.settings import DBT_BUILD_EXCLUDES, DBT_PROJECT_DIR, PROJECT_ROOT
 
 STAGES: dict[str, Callable[[Path, int], int]] = {}
 
@@ -59,11 +61,12 @@ def load_stage(workdir: Path, accounts: int) -> int:
 
 @stage("dbt")
 def dbt_stage(workdir: Path, accounts: int) -> int:
+    from orchestration.io.settings import dbt_environment
     from orchestration.io.warehouse import connect
 
     env = {
         **os.environ,
-        "WAREHOUSE_PATH": str(_warehouse(workdir)),
+        **dbt_environment(_warehouse(workdir)),
         "DBT_TARGET_PATH": str(workdir / "dbt_target"),
         "DBT_LOG_PATH": str(workdir / "dbt_logs"),
     }
@@ -74,6 +77,7 @@ def dbt_stage(workdir: Path, accounts: int) -> int:
             "build",
             "--exclude",
             "tag:reporting",
+            *DBT_BUILD_EXCLUDES,
             "--project-dir",
             str(DBT_PROJECT_DIR),
             "--profiles-dir",
@@ -85,6 +89,16 @@ def dbt_stage(workdir: Path, accounts: int) -> int:
     )
     with connect(_warehouse(workdir), read_only=True) as con:
         return int(con.execute("select sum(rows_loaded) from raw._load_ledger").fetchone()[0] or 0)
+
+
+@stage("reference")
+def reference_stage(workdir: Path, accounts: int) -> int:
+    """The yardstick: tools/bench_reference.py from the same landing files to attributes."""
+    from orchestration.io.settings import duckdb_memory_limit
+    from tools.bench_reference import run
+
+    report = run(workdir / "landing", workdir / "reference.duckdb", duckdb_memory_limit())
+    return int(sum(report["rows"].values()))
 
 
 @stage("segment")
@@ -190,6 +204,22 @@ def _child(name: str, workdir: Path, accounts: int) -> None:
     print(json.dumps({"rows": rows, "peak_mb": round(max(own, children) / 1024, 1)}))
 
 
+def _ratios(results: list[dict]) -> list[str]:
+    """The pipeline against the reference script measured in the same run (same machine load)."""
+    ok = {r["stage"]: r for r in results if r["status"] == "ok"}
+    if "reference" not in ok or not {"load", "dbt"} & set(ok):
+        return []
+    reference = ok["reference"]["wall_s"] or 0.1
+    peak = ok["reference"]["peak_mb"]
+    lines = [f"\nagainst the DuckDB reference ({reference} s, peak {peak} MB):"]
+    for label, names in (("load", ["load"]), ("dbt", ["dbt"]), ("load + dbt", ["load", "dbt"])):
+        if all(n in ok for n in names):
+            wall = sum(ok[n]["wall_s"] for n in names)
+            peak = max(ok[n]["peak_mb"] for n in names)
+            lines.append(f"  {label:<11} {wall:>8.1f} s  {wall / reference:>5.1f}x  peak {peak} MB")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -219,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     print("  ".join(h.ljust(12) for h in headers))
     for result in results:
         print("  ".join(str(result.get(h, "")).ljust(12) for h in headers))
+    for line in _ratios(results):
+        print(line)
     out = PROJECT_ROOT / "bench_results" / f"bench_{args.accounts}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

@@ -50,3 +50,12 @@ having count(*) > 1
 {%- endif %}
 {{ duplicates_sql }}
 {% endtest %}
+
+{#- Generic test: a key column is never null and never repeated, in one grouped scan (instead of
+    `unique` and `not_null`, two scans of the same column). -#}
+{% test unique_not_null(model, column_name) %}
+select {{ column_name }}, count(*) as n_rows
+from {{ model }}
+group by {{ column_name }}
+having {{ column_name }} is null or count(*) > 1
+{% endtest %}

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from orchestration.io.settings import DBT_PROJECT_DIR
+from orchestration.io.settings import DBT_PROJECT_DIR, dbt_environment
 
 
 def run_dbt(
@@ -17,7 +17,7 @@ def run_dbt(
     # Each warehouse gets its own target/ and logs/ so parallel runs never share artifacts.
     env = {
         **os.environ,
-        "WAREHOUSE_PATH": str(warehouse),
+        **dbt_environment(warehouse),
         "DBT_TARGET_PATH": str(warehouse.parent / "dbt_target"),
         "DBT_LOG_PATH": str(warehouse.parent / "dbt_logs"),
         **(extra_env or {}),

@@ -126,12 +126,21 @@ def instant_expr(column: str, zones: tuple[str, ...]) -> str:
     END)"""
 
 
+def _future(bounds: TimestampBounds) -> str:
+    return f"current_timestamp + to_seconds({int(bounds.future_hours * 3600)})"
+
+
+def plausible(typed: str, bounds: TimestampBounds) -> str:
+    """The instant is within the plausible range (NULL when there is no instant)."""
+    return f"({typed} >= timestamptz '{bounds.earliest}' AND {typed} <= {_future(bounds)})"
+
+
 def timestamp_checks(
     column: str, typed: str, not_blank: str, bounds: TimestampBounds
 ) -> list[tuple[str, str, str]]:
     """(condition, reason kind, offending value SQL) for one timestamp column, first wins."""
     v, p, local = quote(column), parts_name(column), local_name(column)
-    future = f"current_timestamp + to_seconds({int(bounds.future_hours * 3600)})"
+    future = _future(bounds)
     return [
         (
             f"{not_blank} AND list_contains({_SPECIAL}, lower(trim({v})))",
