@@ -38,10 +38,29 @@ from orchestration.defs.monitoring.inputs import (
 from orchestration.defs.resources import ModelStoreResource, WarehouseResource
 from orchestration.defs.segmentation.assets import validation_segments
 from orchestration.io import tables
+from orchestration.io.scoring_runs import HELD, record_scoring_run
 from orchestration.io.snapshots import load_snapshot
 from orchestration.io.warehouse import read_table
 
 SEGMENTS_KEY = AssetKey(tables.CUSTOMER_SEGMENTS.path)
+
+
+def _held(result: AssetCheckResult, check: str, warehouse: WarehouseResource, segments) -> None:
+    """A failed blocking check holds the scoring run: record it (monitoring.scoring_runs), since
+    the membership history, written only after the gate, never sees a held run."""
+    if result.passed:
+        return
+    run_id, model_version, scored_at = run_id_of(segments)
+    with warehouse.connect() as con:
+        record_scoring_run(
+            con,
+            run_id,
+            scored_at,
+            model_version,
+            len(segments),
+            HELD,
+            f"{check}: {result.description or result.metadata.get('reasons', 'failed')}",
+        )
 
 
 class StabilityCheckConfig(Config):
@@ -82,7 +101,7 @@ def segment_stability(
         keys=segments["customer_key"].to_numpy(),
     )
     names = dict(zip(segments["segment_id"], segments["segment_name"], strict=False))
-    return AssetCheckResult(
+    verdict = AssetCheckResult(
         passed=result.status == "pass",
         severity=AssetCheckSeverity.ERROR if result.status == "fail" else AssetCheckSeverity.WARN,
         description=stability.stability_verdict(result, names),
@@ -99,6 +118,8 @@ def segment_stability(
             "runtime_s": round(time.perf_counter() - started, 2),
         },
     )
+    _held(verdict, "segment_stability", warehouse, segments)
+    return verdict
 
 
 @asset_check(
@@ -112,8 +133,19 @@ def outcome_validation(
     warehouse: WarehouseResource, model_store: ModelStoreResource
 ) -> AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
-        segments = read_segments(con)
+        scored = read_segments(con)
         customer_outcomes = read_table(con, *tables.CUSTOMER_OUTCOMES)
+    verdict = _outcome_verdict(warehouse, model_store, scored, customer_outcomes)
+    _held(verdict, "outcome_validation", warehouse, scored)
+    return verdict
+
+
+def _outcome_verdict(
+    warehouse: WarehouseResource,
+    model_store: ModelStoreResource,
+    segments,
+    customer_outcomes,
+) -> AssetCheckResult:
     model = scoring_model(segments, model_store)
     tested_on = "current segments (no stored model)"
     if model is not None:
@@ -122,6 +154,7 @@ def outcome_validation(
         return AssetCheckResult(
             passed=False,
             severity=AssetCheckSeverity.ERROR,
+            description=f"{tables.CUSTOMER_OUTCOMES.sql} is empty or missing",
             metadata={"reasons": f"{tables.CUSTOMER_OUTCOMES.sql} is empty or missing"},
         )
     customer_outcomes["customer_key"] = customer_outcomes["customer_key"].astype(str)
