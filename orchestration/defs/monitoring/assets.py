@@ -4,9 +4,10 @@ between the last two runs.
 
 Tables in schema `monitoring`: segment_membership_history (raw + published segment per customer
 per run), scoring_runs (every scoring run, published or held, and why: see
-orchestration.io.scoring_runs), feature_snapshots (a sample of each run's raw feature values, the PSI reference of the
-next run), feature_drift (PSI per feature of the latest run), segment_migration (the matrix of the
-last two runs, long format) and action_entrants (customers who entered a segment marked for action).
+orchestration.io.scoring_runs), feature_snapshots (a sample of each run's raw feature values,
+the PSI reference of the next run), feature_drift (PSI per feature of the latest run),
+segment_migration (the matrix of the last two runs, long format) and action_entrants (customers
+who entered a segment marked for action).
 """
 
 # No `from __future__ import annotations` here: Dagster reads the Config classes from the runtime
