@@ -5,7 +5,12 @@ They run right after the segments are materialized, before the history asset rec
 named by model version and scoring time, see `history.scoring_run_id`).
 
 Blocking (ERROR) checks: segment_stability (mean bootstrap Jaccard of a segment below 0.6) and
-outcome_validation (negligible outcome differences). Non-blocking (WARN): run_to_run_agreement
+outcome_validation (negligible outcome differences). segment_stability refits as selection did
+when the model was trained on the data being scored; for a kept model scoring newer data it
+refits k-means from the model's centroids (stability.seeded_refit): whether the published
+segments still hold together, not whether a fresh fit would redraw them (drift and the monthly
+review answer that, and recommend the retrain). Structure itself was tested when it was trained.
+Non-blocking (WARN): run_to_run_agreement
 (ARI/AMI below 0.8) and feature_drift (major PSI: "segment redefinition recommended"). The
 figures come from ml_assets.monitoring and travel as metadata, so the UI shows the trend.
 """
@@ -14,6 +19,7 @@ figures come from ml_assets.monitoring and travel as metadata, so the UI shows t
 # runtime annotations.
 import time
 
+import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -37,7 +43,7 @@ from orchestration.defs.monitoring.inputs import (
 )
 from orchestration.defs.resources import ModelStoreResource, WarehouseResource
 from orchestration.defs.segmentation.assets import validation_segments
-from orchestration.io import tables
+from orchestration.io import model_lifecycle, tables
 from orchestration.io.scoring_runs import HELD, record_scoring_run
 from orchestration.io.snapshots import load_snapshot
 from orchestration.io.warehouse import read_table
@@ -86,15 +92,32 @@ def segment_stability(
         segments = read_segments(con)
         model = scoring_model(segments, model_store)
         X, feature_names, _ = feature_matrix(con, segments, model)
+        data_as_of = model_lifecycle.data_as_of(con)
     k = segments["segment_id"].nunique()
-    # Refit as selection did: the chosen algorithm with its own settings (k-means' n_init), so
-    # the check and the selection table report the same stability for the same segments.
     algorithm = model.algorithm if model is not None else "kmeans"
     selection_config = getattr(model, "selection_config", None) or SelectionConfig()
+    trained_at = getattr(model, "trained_at", None)
+    if (
+        model is not None
+        and trained_at is not None
+        and data_as_of is not None
+        and (pd.Timestamp(trained_at) < pd.Timestamp(data_as_of))
+    ):
+        # A kept model scoring newer data: does each segment still hold together around the
+        # model's centroids (stability.seeded_refit)? A fresh fit on drifted data answers
+        # another question, whether a retrain would redraw the segments (drift, the review).
+        fit_predict = stability.seeded_refit(model.assigner.centroids)
+        refit_name = (
+            f"k-means from the model's centroids (trained on data of {trained_at:%Y-%m-%d})"
+        )
+    else:
+        # Trained on this data: refit as selection did (the chosen algorithm, its n_init), so
+        # the check and the selection table report the same stability for the same segments.
+        fit_predict, refit_name = refit(algorithm, k, selection_config), algorithm
     result = stability.bootstrap_stability(
         X,
         segments["segment_id"].to_numpy(),
-        refit(algorithm, k, selection_config),
+        fit_predict,
         n_boot=config.n_boot,
         max_points=config.max_points,
         seed=config.seed,
@@ -111,7 +134,7 @@ def segment_stability(
             "mean_jaccard": result.mean_jaccard,
             "segments": int(k),
             "features": len(feature_names),
-            "refit": algorithm,
+            "refit": refit_name,
             "n_boot": result.n_boot,
             "customers_resampled": result.n_points,
             "per_segment": md_table(result.per_segment),
