@@ -11,6 +11,8 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 ACCOUNTS ?= 5000
 SEED ?= 42
+PERIODS ?= 6
+PERIOD_DAYS ?= 30
 
 .PHONY: install manifest sample-data run demo demo-retail simulate test test-fast ui docs bench lint clean config-init taxonomy
 
@@ -34,7 +36,13 @@ sample-data: install
 run: manifest
 	$(PY) -m tools.run
 
-demo: sample-data run
+# Two runs in the life of the platform: the initial history, then the next two 30-day
+# periods (with planted migrations), so the report shows migration and the CSM tasks on entry.
+DEMO_HISTORY ?= $(CURDIR)/data/history
+demo: manifest
+	$(PY) -m tools.sample_data --accounts $(ACCOUNTS) --seed $(SEED) --periods 2 --period-days $(PERIOD_DAYS) --out $(DEMO_HISTORY)
+	$(PY) -m tools.run --drop $(DEMO_HISTORY)/period_00 --brief
+	$(PY) -m tools.run --drop $(DEMO_HISTORY)/period_01 --drop $(DEMO_HISTORY)/period_02
 
 demo-retail: manifest
 	$(PY) -m tools.retail_adapter --out $(CURDIR)/data/retail_landing
@@ -43,8 +51,6 @@ demo-retail: manifest
 
 # Every tier: unit (pure), integration (warehouse, dbt, Dagster, PostgreSQL), e2e (whole runs).
 # Months of operation: a continuing history dropped period by period, one run each.
-PERIODS ?= 6
-PERIOD_DAYS ?= 30
 simulate: manifest
 	$(PY) -m tools.simulate --accounts $(ACCOUNTS) --periods $(PERIODS) --period-days $(PERIOD_DAYS) --seed $(SEED)
 

@@ -53,14 +53,36 @@ def _traits_text(raw: str | None) -> str:
     return ", ".join(f"{t['attribute']} {t['direction']}" for t in (json.loads(raw) if raw else []))
 
 
+def _entries_section(profiles: pd.DataFrame, entries: pd.Series) -> str:
+    """Who entered which segment in this run, and the CSM tasks those entries raise."""
+    frame = profiles.set_index(profiles["segment_id"].astype(str))
+    table = pd.DataFrame({"customers_entered": entries.astype(int)})
+    table.insert(0, "segment_name", frame["segment_name"].reindex(table.index))
+    task = (
+        frame["create_csm_task"].reindex(table.index).fillna(False).astype(bool)
+        if "create_csm_task" in frame
+        else pd.Series(False, index=table.index)
+    )
+    table["csm_task_on_entry"] = task.map({True: "yes", False: "no"})
+    tasks = int(table.loc[task, "customers_entered"].sum())
+    return (
+        f"<h2>Entries and actions</h2><p>{int(entries.sum()):,} customers entered a segment in "
+        f"this run; entries into segments whose playbook asks for one raise {tasks:,} CSM "
+        "tasks (one per entry: staying, re-running or retraining raises none).</p>"
+        + html_table(table.reset_index(names="segment_id"))
+    )
+
+
 def render_report(
     profiles: pd.DataFrame,
     lift_png: bytes | None = None,
     migration: pd.DataFrame | None = None,
     performance: pd.DataFrame | None = None,
     generated_at: datetime | None = None,
+    entries: pd.Series | None = None,
 ) -> str:
-    """The report's HTML from the run's tables (pure: no warehouse access)."""
+    """The report's HTML from the run's tables (pure: no warehouse access). `entries`: customers
+    per segment id who entered it in this run (None or empty on a first run)."""
     generated_at = generated_at or datetime.now(UTC)
     sections = []
     if profiles.empty:
@@ -144,6 +166,8 @@ def render_report(
                 '<h2>Stability and migration</h2><p class="empty">First run: nothing to '
                 "compare with yet.</p>"
             )
+        if entries is not None and len(entries):
+            sections.append(_entries_section(profiles, entries))
     customers = int(profiles["size"].sum()) if len(profiles) else 0
     model_version = (
         profiles["model_version"].iloc[0]

@@ -1,5 +1,9 @@
 """`make run`: materialize every asset over LANDING_DIR in one Dagster run, then print a summary.
 
+`python -m tools.run --drop DIR [--drop DIR2] [--brief]` first copies the files of a generated
+history period (`tools.sample_data --periods`) into LANDING_DIR, as a nightly export would;
+`make demo` runs the first period, then the next two, so the report shows migration and entries.
+
 The run is recorded in DAGSTER_HOME, so it shows up in the UI (`make ui`) like any other run. A run
 whose process died (kill -9, a lost machine) stays STARTED in the instance and keeps its `duckdb`
 pool slot, which would block every later run; each run is tagged with its process id and host,
@@ -10,9 +14,12 @@ rejected, so a scheduler or CI notices.
 
 from __future__ import annotations
 
+import argparse
 import os
+import shutil
 import socket
 import sys
+from pathlib import Path
 
 from dagster import AssetCheckSeverity, DagsterInstance, DagsterRunStatus, RunsFilter
 
@@ -38,6 +45,18 @@ def _alive(pid: int) -> bool:
 # Step-level DEBUG events would bury the summary; the UI keeps every event of the run anyway.
 REPORT_NODE = "__".join(tables.SEGMENT_REPORT.path)
 CONSOLE_AT_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+def drop_period(source: Path, landing: Path) -> int:
+    """Copy one period's files into the landing folder (as a nightly export would); file count."""
+    count = 0
+    for table_dir in sorted(p for p in source.iterdir() if p.is_dir() and p.name != "_truth"):
+        target = landing / table_dir.name
+        target.mkdir(parents=True, exist_ok=True)
+        for file in sorted(table_dir.iterdir()):
+            shutil.copy2(file, target / file.name)
+            count += 1
+    return count
 
 
 def failed_steps(result) -> list[tuple[str, str]]:
@@ -125,7 +144,43 @@ def print_summary(report_written: bool = True) -> None:
     )
 
 
-def main() -> int:
+def metadata_of(result, node: str) -> dict:
+    """The latest materialization metadata of a node in a run result, as plain values."""
+    found = result.asset_materializations_for_node(node)
+    return {key: value.value for key, value in found[-1].metadata.items()} if found else {}
+
+
+def print_changes(result) -> None:
+    """What changed since the previous run: moves, CSM tasks raised on entry, CRM rows."""
+    migration = metadata_of(result, "monitoring__segment_migration")
+    if "customers_moved" not in migration:
+        return
+    tasks = metadata_of(result, "activation__csm_tasks").get("rows_inserted", 0)
+    crm = metadata_of(result, "activation__crm_account_fields").get("rows_updated", 0)
+    print(
+        f"Since the previous run: {migration['customers_moved']:,} of "
+        f"{migration['customers_compared']:,} customers changed segment; {tasks:,} CSM tasks "
+        f"raised on entry; {crm:,} CRM accounts updated (report: 'Stability and migration', "
+        "'Entries and actions')"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Materialize every asset over LANDING_DIR.")
+    parser.add_argument(
+        "--drop",
+        type=Path,
+        action="append",
+        default=[],
+        help="a history period folder whose files are copied into LANDING_DIR first",
+    )
+    parser.add_argument(
+        "--brief", action="store_true", help="one line instead of the summary tables"
+    )
+    args = parser.parse_args(argv)
+    for folder in args.drop:
+        copied = drop_period(folder, settings.landing_dir())
+        print(f"Dropped {copied} files of {folder.name} into {settings.landing_dir()}")
     from orchestration.definitions import defs
 
     instance = DagsterInstance.get()
@@ -142,7 +197,9 @@ def main() -> int:
     result = job.execute_in_process(
         instance=instance, raise_on_error=False, tags=run_tags(), run_config=CONSOLE_AT_INFO
     )
-    print_summary(report_written=bool(result.asset_materializations_for_node(REPORT_NODE)))
+    if not args.brief:
+        print_summary(report_written=bool(result.asset_materializations_for_node(REPORT_NODE)))
+        print_changes(result)
     evaluations = result.get_asset_check_evaluations()
     warnings = [e for e in evaluations if not e.passed and e.severity == AssetCheckSeverity.WARN]
     failures = [e for e in evaluations if not e.passed and e.severity == AssetCheckSeverity.ERROR]

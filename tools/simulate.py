@@ -24,7 +24,7 @@ from orchestration.defs.platform import FULL_REFRESH_JOB
 from orchestration.io import tables
 from orchestration.io.settings import PROJECT_ROOT
 from orchestration.io.warehouse import connect, read_table
-from tools.run import failed_steps, run_tags
+from tools.run import drop_period, failed_steps, metadata_of, run_tags
 from tools.sample_data import generate_history
 
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -43,49 +43,47 @@ COLUMNS = [
 ]
 
 
-def _metadata(result, node: str) -> dict:
-    found = result.asset_materializations_for_node(node)
-    return {key: value.value for key, value in found[-1].metadata.items()} if found else {}
-
-
-def _drop_period(source: Path, landing: Path) -> int:
-    """Copy one period's files into the landing folder (as a nightly export would); file count."""
-    count = 0
-    for table_dir in sorted(p for p in source.iterdir() if p.is_dir() and p.name != "_truth"):
-        target = landing / table_dir.name
-        target.mkdir(parents=True, exist_ok=True)
-        for file in sorted(table_dir.iterdir()):
-            shutil.copy2(file, target / file.name)
-            count += 1
-    return count
-
-
-def _configure(workdir: Path) -> None:
+def environment(workdir: Path) -> dict[str, str]:
+    """The variables that point a run at the simulation's own warehouse, landing folder,
+    artifacts, embedded destinations and Dagster instance (`workdir/dagster_home`)."""
     home = workdir / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(PROJECT_ROOT / ".dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    os.environ.update(
-        {
-            "WAREHOUSE_PATH": str(workdir / "warehouse.duckdb"),
-            "LANDING_DIR": str(workdir / "landing"),
-            "ARTIFACTS_DIR": str(workdir / "artifacts"),
-            "ACTIVATION_DIR": str(workdir),
-            "DAGSTER_HOME": str(home),
-        }
-    )
+    return {
+        "WAREHOUSE_PATH": str(workdir / "warehouse.duckdb"),
+        "LANDING_DIR": str(workdir / "landing"),
+        "ARTIFACTS_DIR": str(workdir / "artifacts"),
+        "ACTIVATION_DIR": str(workdir),
+        "DAGSTER_HOME": str(home),
+    }
+
+
+def _configure(workdir: Path) -> None:
+    os.environ.update(environment(workdir))
     for name in ("CRM_DATABASE_URL", "MARKETING_DATABASE_URL"):
         os.environ.pop(name, None)
 
 
-def _row(period: int, result, seen: set[str], workdir: Path, seconds: float) -> dict:
+def run_once(job, instance, run_config: dict | None = None):
+    """One scheduled run of the full refresh over whatever the landing folder holds."""
+    return job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        tags=run_tags(),
+        run_config={**QUIET_CONSOLE, **(run_config or {})},
+    )
+
+
+def period_row(period, result, seen: set[str], workdir: Path, seconds: float) -> dict:
+    """What the table prints for one run; adds the run's customers to `seen`."""
     with connect(workdir / "warehouse.duckdb", read_only=True) as con:
         segments = read_table(con, *tables.CUSTOMER_SEGMENTS)
     keys = set(segments["customer_key"]) if not segments.empty else set()
-    history = _metadata(result, "monitoring__segment_membership_history")
-    model = _metadata(result, "segmentation__segment_model")
-    tasks = _metadata(result, "activation__csm_tasks")
-    crm = _metadata(result, "activation__crm_account_fields")
-    audience = _metadata(result, "activation__marketing_audiences")
+    history = metadata_of(result, "monitoring__segment_membership_history")
+    model = metadata_of(result, "segmentation__segment_model")
+    tasks = metadata_of(result, "activation__csm_tasks")
+    crm = metadata_of(result, "activation__crm_account_fields")
+    audience = metadata_of(result, "activation__marketing_audiences")
     decision = model.get("decision", "model step did not run")
     row = {
         "period": period,
@@ -127,15 +125,10 @@ def simulate(workdir: Path, accounts: int, periods: int, period_days: int, seed:
     rows, seen = [], set()
     with DagsterInstance.get() as instance:
         for period in range(periods + 1):
-            _drop_period(source / f"period_{period:02d}", workdir / "landing")
+            drop_period(source / f"period_{period:02d}", workdir / "landing")
             began = time.monotonic()
-            result = job.execute_in_process(
-                instance=instance,
-                raise_on_error=False,
-                tags=run_tags(),
-                run_config=QUIET_CONSOLE,
-            )
-            row = _row(period, result, seen, workdir, time.monotonic() - began)
+            result = run_once(job, instance)
+            row = period_row(period, result, seen, workdir, time.monotonic() - began)
             if not result.success:
                 row["model"] = "; ".join(f"{s}: {m}" for s, m in failed_steps(result))[:52]
             rows.append(row)

@@ -65,3 +65,12 @@ def episodes(history: pd.DataFrame, cooldown_days: float = 30.0) -> pd.DataFrame
         + pd.to_datetime(frame["entered_at"]).dt.strftime("%Y%m%dT%H%M%S")
     )
     return frame.sort_values(["customer_key", "entered_at"], ignore_index=True)[EPISODE_COLUMNS]
+
+
+def entries_at(spells: pd.DataFrame, scored_at) -> pd.Series:
+    """Customers per segment whose episode entered at the scoring run `scored_at` (the entries
+    that actions fire on; a customer who stays is not counted)."""
+    if spells.empty:
+        return pd.Series(dtype="int64", name="entered")
+    entered = pd.to_datetime(spells["entered_at"]) == pd.Timestamp(scored_at)
+    return spells.loc[entered].groupby(spells["segment_id"].astype(str)).size().rename("entered")

@@ -160,6 +160,27 @@ def bootstrap_stability(
     return StabilityResult(per_segment=per_segment, n_boot=n_boot, n_points=len(X))
 
 
+def seeded_refit(centroids: np.ndarray) -> FitPredict:
+    """k-means started from a kept model's centroids (one start), for the stability of a model
+    that scores data newer than what it was trained on.
+
+    A fresh fit on drifted data may settle in another local optimum than the one the model
+    holds, which says "retraining would define the segments differently" (drift and the review
+    say that), not that the published segments are no pattern. Started from the model's own
+    centroids, each resample answers the gate's question: does this segment still hold together
+    in today's data? A segment the data no longer supports still dissolves (its centroid wanders
+    off or is absorbed), so the check keeps failing segments that are not there.
+    """
+    from sklearn.cluster import KMeans
+
+    start = np.asarray(centroids, dtype=float)
+
+    def fit_predict(X: np.ndarray, seed: int) -> np.ndarray:
+        return KMeans(len(start), init=start, n_init=1, random_state=seed).fit_predict(X)
+
+    return fit_predict
+
+
 def match_labels(previous: np.ndarray, current: np.ndarray) -> dict:
     """Map current labels to previous ones by maximum overlap (Hungarian assignment).
 

@@ -49,7 +49,6 @@ EVENT_TAXONOMY = Table("intermediate", "int_event_taxonomy")
 EVENTS_UNMAPPED = Table("intermediate", "int_events_unmapped")
 
 # marts (dbt)
-REFERENCE_PERIOD = Table("marts", "reference_period")
 CUSTOMER_ATTRIBUTES = Table("marts", "customer_attributes")
 # the same attributes as of the validation date (scoring date - outcome window), for outcome checks
 CUSTOMER_ATTRIBUTES_VALIDATION = Table("marts", "customer_attributes_validation")
@@ -66,6 +65,8 @@ SEGMENT_PROFILES = Table(SEGMENTATION_SCHEMA, "segment_profiles")
 MODEL_SELECTION = Table(SEGMENTATION_SCHEMA, "model_selection")
 FEATURE_MATRIX_COLUMNS = Table(SEGMENTATION_SCHEMA, "feature_matrix_columns")
 TRAINING_LOG = Table(SEGMENTATION_SCHEMA, "training_log")  # every retrain-or-keep decision
+# the model's assignment on the validation snapshot: what outcomes are compared with
+VALIDATION_SEGMENTS = Table(SEGMENTATION_SCHEMA, "validation_segments")
 
 # monitoring
 MEMBERSHIP_HISTORY = Table(MONITORING_SCHEMA, "segment_membership_history")
@@ -75,6 +76,8 @@ ACTION_ENTRANTS = Table(MONITORING_SCHEMA, "action_entrants")
 FEATURE_SNAPSHOTS = Table(MONITORING_SCHEMA, "feature_snapshots")
 FEATURE_DRIFT = Table(MONITORING_SCHEMA, "feature_drift")
 SEGMENT_REVIEW = Table(MONITORING_SCHEMA, "segment_review")  # the monthly review, appended
+# every scoring run: published or held by a blocking check, and why
+SCORING_RUNS = Table(MONITORING_SCHEMA, "scoring_runs")
 
 # governance and audiences
 SEGMENT_COMPOSITION = Table(GOVERNANCE_SCHEMA, "segment_composition")

@@ -267,26 +267,42 @@ def test_tracking_rename_does_not_move_behavioural_attributes(
 
 
 def test_segment_performance_after_segments_exist(marts_warehouse, company_of_customer, tmp_path):
-    """Once segmentation.customer_segments exists, the reporting layer builds: a row per segment."""
+    """Once the segmentation tables exist, the reporting layer builds: a row per current segment,
+    its size from the current segments and its outcomes from the validation-snapshot assignment.
+
+    The planted archetype is each company's segment on the validation snapshot (outcomes come
+    after it); the current segments are rotated (every archetype's customers sit in the next
+    archetype's segment), so outcomes computed on the current segments would be another
+    segment's."""
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(marts_warehouse, warehouse)
-    segments = company_of_customer[["customer_key", "archetype"]].rename(
+    names = sorted(company_of_customer["archetype"].unique())
+    validation = company_of_customer[["customer_key", "archetype"]].rename(
         columns={"archetype": "segment_name"}
     )
-    segments["segment_id"] = segments["segment_name"].rank(method="dense").astype(int)
+    validation["segment_id"] = validation["segment_name"].map(names.index)
+    current = validation.assign(segment_id=(validation["segment_id"] + 1) % len(names))
+    current["segment_name"] = current["segment_id"].map(dict(enumerate(names)))
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema if not exists segmentation")
-        con.execute(
-            "create table segmentation.customer_segments as select customer_key, segment_id, "
-            "segment_name, 0.9 as confidence, 0.5 as margin, 'test' as model_version, "
-            "now() as assigned_at from segments"
-        )
+        for table, frame in (("customer_segments", current), ("validation_segments", validation)):
+            con.register("frame", frame)
+            con.execute(
+                f"create table segmentation.{table} as select customer_key, segment_id, "
+                "segment_name, 0.9 as confidence, 0.5 as margin, 'test' as model_version, "
+                "now() as assigned_at from frame"
+            )
+            con.unregister("frame")
     run_dbt(["build", "--select", "tag:reporting"], warehouse)
     performance = query(warehouse, "select * from reporting.segment_performance").set_index(
         "segment_name"
     )
-    assert sorted(performance.index) == sorted(segments["segment_name"].unique())
-    assert performance["customers"].sum() == len(segments)
+    assert sorted(performance.index) == names
+    assert performance["customers"].to_dict() == current["segment_name"].value_counts().to_dict()
+    assert (
+        performance["validated_customers"].to_dict()
+        == validation["segment_name"].value_counts().to_dict()
+    )
     assert (
         performance.loc["dormant_churning", "churn_rate"]
         > performance.loc["steady_low_touch", "churn_rate"]

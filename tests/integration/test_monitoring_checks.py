@@ -18,6 +18,7 @@ from orchestration.defs.monitoring.jobs import monitoring_job, monitoring_schedu
 from orchestration.defs.monitoring.review import REVIEW_KEY
 from orchestration.defs.resources import ModelStoreResource, WarehouseResource
 from orchestration.io import history
+from orchestration.io.scoring_runs import scoring_runs
 from orchestration.io.warehouse import connect, read_table, replace_table
 
 N = 400
@@ -164,6 +165,33 @@ def test_passing_checks_then_history_and_migration(tmp_path):
     metadata = second.asset_materializations_for_node("monitoring__segment_migration")[0].metadata
     assert metadata["chart"].value.startswith("![segment migration](data:image/png;base64,")
     assert metadata["customers_moved"].value == len(MOVERS)
+
+
+def test_every_scoring_run_is_recorded_published_or_held_with_why(tmp_path):
+    """A held run never reaches the membership history, but it is on record with the failed
+    checks' reasons; a run that passes the gate is recorded as published."""
+    warehouse = tmp_path / "wh.duckdb"
+    held = run(warehouse, "noise", 0)
+    assert HISTORY_KEY not in materialized(held)
+    published = run(warehouse, "blobs", 1)
+    assert HISTORY_KEY in materialized(published)
+    with connect(warehouse, read_only=True) as con:
+        runs = scoring_runs(con)
+        assert history.list_runs(con)["run_id"].tolist() == ["v1@20260102T000000"]
+    assert runs["run_id"].tolist() == ["v1@20260101T000000", "v1@20260102T000000"]
+    assert runs["status"].tolist() == ["held", "published"]
+    assert runs["customers"].tolist() == [N, N]
+    reason = runs["reason"].iloc[0]
+    assert {part.split(":")[0] for part in reason.split("; ")} >= {
+        "segment_stability",
+        "outcome_validation",
+    }
+    assert "negligible effect" in reason
+    assert runs["reason"].iloc[1].startswith("blocking checks passed")
+    # The same run recorded again replaces its row (a retried run is not two runs).
+    run(warehouse, "blobs", 1)
+    with connect(warehouse, read_only=True) as con:
+        assert scoring_runs(con)["status"].tolist() == ["held", "published"]
 
 
 def test_history_is_idempotent_per_run_id(tmp_path):

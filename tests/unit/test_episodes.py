@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ml_assets.monitoring.episodes import episodes
+from ml_assets.monitoring.episodes import entries_at, episodes
 
 DAYS = pd.date_range("2026-01-01", periods=6, freq="30D")
 
@@ -50,3 +50,12 @@ def test_rerunning_adds_no_episode():
     once = episodes(_history({"c1": ["A", "A", "B"]}))
     twice = episodes(pd.concat([_history({"c1": ["A", "A", "B"]})] * 2, ignore_index=True))
     pd.testing.assert_frame_equal(once, twice)
+
+
+def test_entries_at_a_run_count_who_entered_not_who_stayed():
+    spells = episodes(
+        _history({"c1": ["A", "A", "B"], "c2": ["A", "B", "B"], "c3": ["B", "B", "A"]})
+    )
+    assert entries_at(spells, DAYS[2]).to_dict() == {"A": 1, "B": 1}
+    assert entries_at(spells, DAYS[1]).to_dict() == {"B": 1}
+    assert entries_at(spells.iloc[:0], DAYS[1]).empty

@@ -60,3 +60,13 @@ def test_report_escapes_names_and_handles_first_run():
 def test_report_without_segments_says_so():
     page = render_report(pd.DataFrame())
     assert "No segments in this run" in page
+
+
+def test_report_shows_entries_and_the_tasks_they_raise():
+    profiles = _profiles().assign(create_csm_task=[True, False])
+    entries = pd.Series({"seg_01": 7, "seg_02": 3}, name="entered")
+    page = render_report(profiles, migration=pd.DataFrame(), entries=entries)
+    assert "Entries and actions" in page
+    assert "10 customers entered a segment in this run" in page
+    assert "raise 7 CSM tasks" in page
+    assert "Entries and actions" not in render_report(profiles, migration=pd.DataFrame())

@@ -14,6 +14,7 @@ from ml_assets.monitoring.stability import (
     bootstrap_stability,
     match_labels,
     run_agreement,
+    seeded_refit,
     stability_status,
 )
 from ml_assets.selection import SelectionConfig
@@ -59,6 +60,18 @@ def test_noise_features_fail():
     result = bootstrap_stability(X, labels, kmeans(5), n_boot=5, seed=1)
     assert result.status == "fail"
     assert result.mean_jaccard < 0.6
+
+
+def test_a_kept_models_segments_are_judged_around_its_centroids(blobs):
+    """seeded_refit (a kept model scoring newer data): segments the data still carries pass,
+    segments the data no longer carries (features shuffled against them) fail."""
+    X, labels = blobs
+    centroids = np.vstack([X[labels == s].mean(axis=0) for s in range(4)])
+    kept = bootstrap_stability(X, labels, seeded_refit(centroids), n_boot=8, seed=1)
+    assert kept.status == "pass" and kept.min_jaccard > 0.95
+    shuffled = X[np.random.default_rng(0).permutation(len(X))]
+    gone = bootstrap_stability(shuffled, labels, seeded_refit(centroids), n_boot=8, seed=1)
+    assert gone.status == "fail" and gone.min_jaccard < 0.6
 
 
 def test_max_points_subsamples(blobs):

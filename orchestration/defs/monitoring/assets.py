@@ -3,9 +3,11 @@ published (anti-flapping) segment, the feature snapshot and drift of each run, a
 between the last two runs.
 
 Tables in schema `monitoring`: segment_membership_history (raw + published segment per customer
-per run), feature_snapshots (a sample of each run's raw feature values, the PSI reference of the
-next run), feature_drift (PSI per feature of the latest run), segment_migration (the matrix of the
-last two runs, long format) and action_entrants (customers who entered a segment marked for action).
+per run), scoring_runs (every scoring run, published or held, and why: see
+orchestration.io.scoring_runs), feature_snapshots (a sample of each run's raw feature values,
+the PSI reference of the next run), feature_drift (PSI per feature of the latest run),
+segment_migration (the matrix of the last two runs, long format) and action_entrants (customers
+who entered a segment marked for action).
 """
 
 # No `from __future__ import annotations` here: Dagster reads the Config classes from the runtime
@@ -36,6 +38,7 @@ from orchestration.defs.monitoring.inputs import (
 )
 from orchestration.defs.resources import ModelStoreResource, WarehouseResource
 from orchestration.io import history, tables
+from orchestration.io.scoring_runs import PUBLISHED, record_scoring_run
 from orchestration.io.snapshots import load_snapshot, store_snapshot
 from orchestration.io.warehouse import read_table, replace_table
 
@@ -95,6 +98,17 @@ def segment_membership_history(
         new = segments.rename(columns={"segment_id": "raw_segment_id"})
         result = apply_anti_flapping(state, new, config.min_margin, config.persist_runs)
         rows = history.record_run(con, run_id, model_version, scored_at, result.assignments)
+        # This asset runs only when every blocking check on the segments passed.
+        record_scoring_run(
+            con,
+            run_id,
+            scored_at,
+            model_version,
+            rows,
+            PUBLISHED,
+            f"blocking checks passed; {result.published_moves} moves published, "
+            f"{result.suppressed_moves} held by anti-flapping",
+        )
         # Entry episodes from every run so far: what actions (CSM tasks) fire on.
         spells = episodes(history.load_history(con), config.cooldown_days)
         replace_table(con, *tables.MEMBERSHIP_EPISODES, spells)

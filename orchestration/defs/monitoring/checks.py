@@ -5,7 +5,12 @@ They run right after the segments are materialized, before the history asset rec
 named by model version and scoring time, see `history.scoring_run_id`).
 
 Blocking (ERROR) checks: segment_stability (mean bootstrap Jaccard of a segment below 0.6) and
-outcome_validation (negligible outcome differences). Non-blocking (WARN): run_to_run_agreement
+outcome_validation (negligible outcome differences). segment_stability refits as selection did
+when the model was trained on the data being scored; for a kept model scoring newer data it
+refits k-means from the model's centroids (stability.seeded_refit): whether the published
+segments still hold together, not whether a fresh fit would redraw them (drift and the monthly
+review answer that, and recommend the retrain). Structure itself was tested when it was trained.
+Non-blocking (WARN): run_to_run_agreement
 (ARI/AMI below 0.8) and feature_drift (major PSI: "segment redefinition recommended"). The
 figures come from ml_assets.monitoring and travel as metadata, so the UI shows the trend.
 """
@@ -14,6 +19,7 @@ figures come from ml_assets.monitoring and travel as metadata, so the UI shows t
 # runtime annotations.
 import time
 
+import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -37,11 +43,30 @@ from orchestration.defs.monitoring.inputs import (
 )
 from orchestration.defs.resources import ModelStoreResource, WarehouseResource
 from orchestration.defs.segmentation.assets import validation_segments
-from orchestration.io import tables
+from orchestration.io import model_lifecycle, tables
+from orchestration.io.scoring_runs import HELD, record_scoring_run
 from orchestration.io.snapshots import load_snapshot
 from orchestration.io.warehouse import read_table
 
 SEGMENTS_KEY = AssetKey(tables.CUSTOMER_SEGMENTS.path)
+
+
+def _held(result: AssetCheckResult, check: str, warehouse: WarehouseResource, segments) -> None:
+    """A failed blocking check holds the scoring run: record it (monitoring.scoring_runs), since
+    the membership history, written only after the gate, never sees a held run."""
+    if result.passed:
+        return
+    run_id, model_version, scored_at = run_id_of(segments)
+    with warehouse.connect() as con:
+        record_scoring_run(
+            con,
+            run_id,
+            scored_at,
+            model_version,
+            len(segments),
+            HELD,
+            f"{check}: {result.description or result.metadata.get('reasons', 'failed')}",
+        )
 
 
 class StabilityCheckConfig(Config):
@@ -67,22 +92,39 @@ def segment_stability(
         segments = read_segments(con)
         model = scoring_model(segments, model_store)
         X, feature_names, _ = feature_matrix(con, segments, model)
+        data_as_of = model_lifecycle.data_as_of(con)
     k = segments["segment_id"].nunique()
-    # Refit as selection did: the chosen algorithm with its own settings (k-means' n_init), so
-    # the check and the selection table report the same stability for the same segments.
     algorithm = model.algorithm if model is not None else "kmeans"
     selection_config = getattr(model, "selection_config", None) or SelectionConfig()
+    trained_at = getattr(model, "trained_at", None)
+    if (
+        model is not None
+        and trained_at is not None
+        and data_as_of is not None
+        and (pd.Timestamp(trained_at) < pd.Timestamp(data_as_of))
+    ):
+        # A kept model scoring newer data: does each segment still hold together around the
+        # model's centroids (stability.seeded_refit)? A fresh fit on drifted data answers
+        # another question, whether a retrain would redraw the segments (drift, the review).
+        fit_predict = stability.seeded_refit(model.assigner.centroids)
+        refit_name = (
+            f"k-means from the model's centroids (trained on data of {trained_at:%Y-%m-%d})"
+        )
+    else:
+        # Trained on this data: refit as selection did (the chosen algorithm, its n_init), so
+        # the check and the selection table report the same stability for the same segments.
+        fit_predict, refit_name = refit(algorithm, k, selection_config), algorithm
     result = stability.bootstrap_stability(
         X,
         segments["segment_id"].to_numpy(),
-        refit(algorithm, k, selection_config),
+        fit_predict,
         n_boot=config.n_boot,
         max_points=config.max_points,
         seed=config.seed,
         keys=segments["customer_key"].to_numpy(),
     )
     names = dict(zip(segments["segment_id"], segments["segment_name"], strict=False))
-    return AssetCheckResult(
+    verdict = AssetCheckResult(
         passed=result.status == "pass",
         severity=AssetCheckSeverity.ERROR if result.status == "fail" else AssetCheckSeverity.WARN,
         description=stability.stability_verdict(result, names),
@@ -92,13 +134,15 @@ def segment_stability(
             "mean_jaccard": result.mean_jaccard,
             "segments": int(k),
             "features": len(feature_names),
-            "refit": algorithm,
+            "refit": refit_name,
             "n_boot": result.n_boot,
             "customers_resampled": result.n_points,
             "per_segment": md_table(result.per_segment),
             "runtime_s": round(time.perf_counter() - started, 2),
         },
     )
+    _held(verdict, "segment_stability", warehouse, segments)
+    return verdict
 
 
 @asset_check(
@@ -112,8 +156,19 @@ def outcome_validation(
     warehouse: WarehouseResource, model_store: ModelStoreResource
 ) -> AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
-        segments = read_segments(con)
+        scored = read_segments(con)
         customer_outcomes = read_table(con, *tables.CUSTOMER_OUTCOMES)
+    verdict = _outcome_verdict(warehouse, model_store, scored, customer_outcomes)
+    _held(verdict, "outcome_validation", warehouse, scored)
+    return verdict
+
+
+def _outcome_verdict(
+    warehouse: WarehouseResource,
+    model_store: ModelStoreResource,
+    segments,
+    customer_outcomes,
+) -> AssetCheckResult:
     model = scoring_model(segments, model_store)
     tested_on = "current segments (no stored model)"
     if model is not None:
@@ -122,6 +177,7 @@ def outcome_validation(
         return AssetCheckResult(
             passed=False,
             severity=AssetCheckSeverity.ERROR,
+            description=f"{tables.CUSTOMER_OUTCOMES.sql} is empty or missing",
             metadata={"reasons": f"{tables.CUSTOMER_OUTCOMES.sql} is empty or missing"},
         )
     customer_outcomes["customer_key"] = customer_outcomes["customer_key"].astype(str)

@@ -3,6 +3,8 @@
 segment_model      reads the marts, governance exclusions and consent, trains with
                    ml_assets.training and stores the artifact under its version hash
 customer_segments  every customer's segment, confidence and margin (segmentation.customer_segments)
+validation_segments the same model's assignment on the validation snapshot, what outcomes are
+                   compared with (segmentation.validation_segments)
 segment_profiles   size, traits, outcomes and playbook per segment (segmentation.segment_profiles)
 """
 
@@ -277,26 +279,68 @@ def score(warehouse: WarehouseResource, model: SegmentModel, source: Table) -> p
     return model.assign(attributes)
 
 
+VALIDATION_COLUMNS = [
+    "customer_key",
+    "segment_id",
+    "segment_name",
+    "confidence",
+    "margin",
+    "model_version",
+]
+
+
 def validation_segments(
     warehouse: WarehouseResource, model: SegmentModel, current: pd.DataFrame
 ) -> tuple[pd.DataFrame, str]:
     """The segments to test against outcomes, and which they are.
 
     Outcomes happen after the validation date, so the customers are segmented on what was known
-    then (marts.customer_attributes_validation), never on data from the outcome window itself.
+    then (marts.customer_attributes_validation), never on data from the outcome window itself:
+    the stored segmentation.validation_segments when this model wrote it, else scored here.
     Without that snapshot (a warehouse built before it existed) the current segments are used.
     """
-    validation = score(warehouse, model, tables.CUSTOMER_ATTRIBUTES_VALIDATION)
+    (stored,) = _read(warehouse, tables.VALIDATION_SEGMENTS)
+    if not stored.empty and set(stored["model_version"].astype(str)) == {model.version}:
+        validation = stored
+    else:
+        validation = score(warehouse, model, tables.CUSTOMER_ATTRIBUTES_VALIDATION)
     if validation.empty:
         return current, "current segments (no validation snapshot)"
     return validation, "validation snapshot"
 
 
 @asset(
+    key=AssetKey(tables.VALIDATION_SEGMENTS.path),
+    kinds=KINDS,
+    pool="duckdb",
+    deps=[segment_model, VALIDATION_ATTRIBUTES, DIM_CUSTOMERS],
+    description="The current model's segment per customer on the validation snapshot "
+    "(attributes as of scoring date - outcome window): what outcomes are compared with.",
+)
+def validation_segments_asset(
+    context: AssetExecutionContext, warehouse: WarehouseResource, model_store: ModelStoreResource
+) -> MaterializeResult:
+    model = _load_model(model_store)
+    assigned = score(warehouse, model, tables.CUSTOMER_ATTRIBUTES_VALIDATION)
+    if assigned.empty:  # no validation snapshot yet: an empty table, outcomes stay unknown
+        assigned = pd.DataFrame(
+            {
+                c: pd.Series(dtype=float if c in ("confidence", "margin") else str)
+                for c in VALIDATION_COLUMNS
+            }
+        )
+    _write(warehouse, {tables.VALIDATION_SEGMENTS: assigned[VALIDATION_COLUMNS]})
+    return MaterializeResult(
+        metadata={"dagster/row_count": len(assigned), "model_version": model.version}
+    )
+
+
+@asset(
     key=AssetKey(tables.CUSTOMER_SEGMENTS.path),
     kinds=KINDS,
     pool="duckdb",
-    deps=[segment_model, ATTRIBUTES],
+    # After the validation assignment, so the blocking outcome check reads the stored one.
+    deps=[segment_model, ATTRIBUTES, validation_segments_asset],
     description="One row per customer: segment id and name, confidence and margin.",
 )
 def customer_segments(
@@ -324,12 +368,7 @@ def customer_segments(
     key=AssetKey(tables.SEGMENT_PROFILES.path),
     kinds=KINDS,
     pool="duckdb",
-    deps=[
-        customer_segments,
-        ATTRIBUTES,
-        OUTCOMES,
-        dbt_table_key(tables.CUSTOMER_ATTRIBUTES_VALIDATION),
-    ],
+    deps=[customer_segments, ATTRIBUTES, OUTCOMES, validation_segments_asset],
     description="One row per segment: size, share, defining traits, outcomes and playbook action.",
 )
 def segment_profiles(
@@ -388,4 +427,9 @@ def segment_profiles(
     return MaterializeResult(metadata=metadata)
 
 
-segmentation_assets = [segment_model, customer_segments, segment_profiles]
+segmentation_assets = [
+    segment_model,
+    validation_segments_asset,
+    customer_segments,
+    segment_profiles,
+]
