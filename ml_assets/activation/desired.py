@@ -118,8 +118,8 @@ def desired_crm_fields(inputs: Inputs) -> pd.DataFrame:
             "playbook_action": frame["playbook_action"],
             "model_version": frame["model_version"].astype(str),
             # Since when the customer is in this segment (its entry), else when it was assigned.
-            "segment_updated_at": pd.to_datetime(
-                frame["segment_since"].fillna(frame["assigned_at"]), utc=True
+            "segment_updated_at": pd.to_datetime(frame["segment_since"], utc=True).fillna(
+                pd.to_datetime(frame["assigned_at"], utc=True)
             ),
         }
     )
