@@ -163,6 +163,7 @@ def test_unmapped_names_and_capture_step_changes_surface(built_warehouse, tmp_pa
             "build",
             "--select",
             "int_event_taxonomy",
+            "stg_product__events",  # a table: rebuilt to see the new raw rows
             "int_events_normalised",
             "int_events_unmapped",
             "int_event_capture_consistency",
