@@ -17,9 +17,11 @@ One concept counts once: numeric attributes whose rank correlation (Spearman) re
 `FeatureConfig.duplicate_threshold` form a group, and only its representative (best quality, then
 catalog order) is used; the others are recorded as its near-duplicates. Attribute groups (catalog
 `attribute_group`: value, product usage, engagement, support, satisfaction, firmographic, custom)
-are balanced: each group weighs the same in the distances however many attributes it has
-(`balance_groups`), times its weight (`group_weights`). Firmographics weigh half by default,
-because they describe who a customer is and do not change when its behaviour does.
+can be balanced: with `balance_groups` each group weighs the same in the distances however many
+attributes it has, times its weight (`group_weights`). Off by default: on the generated data,
+whose archetypes differ mostly in usage and value, equal group weights merge archetypes (adjusted
+Rand index 0.54 instead of 0.99). Firmographics weigh half by default, because they describe who
+a customer is and do not change when its behaviour does.
 """
 
 from __future__ import annotations
@@ -71,14 +73,14 @@ class FeatureConfig:
         },
     )
     balance_groups: bool = field(
-        default=True,
+        default=False,
         metadata={
             "description": "Each attribute group weighs the same in the distances (times its "
             "group weight), however many attributes it has."
         },
     )
     duplicate_threshold: float = field(
-        default=0.95,
+        default=0.99,
         metadata={
             "description": "Numeric attributes whose rank correlation (Spearman) reaches this "
             "are one concept: only the best-quality one is used. Above 1: no grouping."

@@ -159,7 +159,10 @@ def test_near_duplicates_count_once_and_the_decision_is_recorded():
 def test_each_attribute_group_weighs_the_same_in_the_distances():
     data = synthetic_customers(400, seed=5)
     fm = build_feature_matrix(
-        data["attributes"], data["catalog"], data["quality"], FeatureConfig(group_weights=())
+        data["attributes"],
+        data["catalog"],
+        data["quality"],
+        FeatureConfig(group_weights=(), balance_groups=True),
     )
     per_group = pd.Series({s.attribute: s.weight**2 for s in fm.transformer.specs}).groupby(
         pd.Series({s.attribute: s.group for s in fm.transformer.specs})
@@ -168,7 +171,7 @@ def test_each_attribute_group_weighs_the_same_in_the_distances():
     assert per_group.size().nunique() > 1  # groups of different sizes ...
     np.testing.assert_allclose(totals, totals.iloc[0])  # ... weigh the same
     halved = build_feature_matrix(
-        data["attributes"], data["catalog"], data["quality"], FeatureConfig()
+        data["attributes"], data["catalog"], data["quality"], FeatureConfig(balance_groups=True)
     )
     weights = {s.group: s.weight for s in halved.transformer.specs}
     sizes = pd.Series([s.group for s in halved.transformer.specs]).value_counts()
