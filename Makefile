@@ -44,10 +44,13 @@ demo: manifest
 	$(PY) -m tools.run --drop $(DEMO_HISTORY)/period_00 --brief
 	$(PY) -m tools.run --drop $(DEMO_HISTORY)/period_01 --drop $(DEMO_HISTORY)/period_02
 
+# Its own warehouse, artifacts and embedded CRM/marketing files: the demo's CRM rows
+# would otherwise count as this run's to replace, and the blast-radius guard would stop the sync.
 demo-retail: manifest
 	$(PY) -m tools.retail_adapter --out $(CURDIR)/data/retail_landing
 	LANDING_DIR=$(CURDIR)/data/retail_landing WAREHOUSE_PATH=$(CURDIR)/data/retail.duckdb \
-	  ARTIFACTS_DIR=$(CURDIR)/data/retail_artifacts $(PY) -m tools.run
+	  ARTIFACTS_DIR=$(CURDIR)/data/retail_artifacts ACTIVATION_DIR=$(CURDIR)/data/retail_activation \
+	  $(PY) -m tools.run
 
 # Every tier: unit (pure), integration (warehouse, dbt, Dagster, PostgreSQL), e2e (whole runs).
 # Months of operation: a continuing history dropped period by period, one run each.

@@ -50,7 +50,7 @@ def test_user_addition_duplicating_the_seed_fails_naming_both_places(warehouse, 
         run_dbt(["build", "--select", "event_taxonomy", "int_event_taxonomy", *dbt_vars], warehouse)
     message = str(failure.value)
     assert "duplicated: 'user logged in' (" in message
-    assert "'USER LOGGED IN ' in " + str(tmp_path / "config") in message
+    assert "'USER LOGGED IN' in " + str(tmp_path / "config") in message
     assert "'user logged in' in dbt_project/seeds/event_taxonomy.csv" in message
 
 
