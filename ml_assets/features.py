@@ -443,11 +443,16 @@ def frame_fingerprint(frame: pd.DataFrame) -> str:
     """A content hash of a table (values and column names), for model version hashes.
 
     Independent of storage order: rows are sorted by customer_key (or every column) and columns
-    by name first, so the same data read back in another order hashes the same.
+    by name first, so the same data read back in another order hashes the same. Floats are hashed
+    at single precision (about 7 significant digits): a warehouse average over rows loaded in
+    another order differs in its last bits (floating-point sums depend on their order), and that
+    is the same data.
     """
     ordered = frame[sorted(frame.columns, key=str)]
     keys = ["customer_key"] if "customer_key" in ordered else list(ordered.columns)
     ordered = ordered.sort_values(keys, kind="mergesort", ignore_index=True)
+    floats = ordered.select_dtypes("floating").columns
+    ordered = ordered.astype(dict.fromkeys(floats, "float32"))
     digest = hashlib.sha256(",".join(map(str, ordered.columns)).encode())
     digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
     return digest.hexdigest()[:16]

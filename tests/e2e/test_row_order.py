@@ -1,11 +1,12 @@
 """Row order is not data: the same landing files with their rows shuffled give the same model
 version, the same segment per customer and the same verdicts of the checks on the segments.
 
-The pipeline runs from the landing files to the checks on customer_segments (ingestion, dbt,
-governance, training, scoring, checks) twice, once on the generated files and once on a copy whose
-data rows are shuffled. Rows that share a primary key keep their relative order: of two
-conflicting deliveries of one key the earlier one wins (ingestion quarantines the later), and that
-rule is about delivery order, which a shuffle of unrelated rows leaves alone.
+The pipeline runs from the landing files to the checks on customer_segments (ingestion, the dbt
+warehouse layer, governance, training, scoring, checks; nothing after the segments) twice, once
+on the generated files and once on a copy whose data rows are shuffled. Rows that share a primary
+key keep their relative order: of two conflicting deliveries of one key the earlier one wins
+(ingestion quarantines the later), and that rule is about delivery order, which a shuffle of
+unrelated rows leaves alone.
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ def _run_to_checks(landing: Path, root: Path, monkeypatch: pytest.MonkeyPatch) -
     from orchestration.defs.platform import FULL_REFRESH_JOB
 
     graph = defs.resolve_asset_graph()
-    selection = sorted(AssetSelection.assets(SEGMENTS_KEY).upstream().resolve(graph))
+    # Everything but what comes after the segments (whole dbt layer: dbt tests select by model).
+    after = AssetSelection.assets(SEGMENTS_KEY).downstream(include_self=False)
+    selection = sorted((AssetSelection.all() - after).resolve(graph))
     result = defs.resolve_job_def(FULL_REFRESH_JOB).execute_in_process(
         instance=DagsterInstance.ephemeral(), raise_on_error=False, asset_selection=selection
     )

@@ -55,6 +55,20 @@ def test_version_follows_data_and_config():
     assert _train(data, config_fingerprint={"seed": 2}).model.version != first
 
 
+def test_data_fingerprint_ignores_row_order_and_float_summation_noise():
+    """A warehouse average over rows in another order differs in its last bits: same data."""
+    from ml_assets.features import frame_fingerprint
+
+    frame = pd.DataFrame(
+        {"customer_key": ["a", "b", "c"], "x": [18.344871794871796, 16.081666666666667, 2.5]}
+    )
+    noisy = frame.assign(x=[18.344871794871793, 16.08166666666667, 2.5]).iloc[::-1]
+    assert frame_fingerprint(noisy) == frame_fingerprint(frame)
+    assert frame_fingerprint(frame.assign(x=[18.35, 16.081666666666667, 2.5])) != (
+        frame_fingerprint(frame)
+    )
+
+
 def test_consent_mask_applies_only_when_there_is_behaviour():
     data = synthetic_customers(400, seed=5)
     mask = pd.Series(True, index=data["attributes"].index)
