@@ -62,10 +62,11 @@ class FeatureConfig:
     # Non-negative values whose 90th percentile is this many times a positive 10th percentile
     # span orders of magnitude (tenure: 3 weeks vs 5 years) and are compared on ratios: log1p.
     range_ratio: float = 10.0
-    # Firmographics describe who a customer is and barely change, so at full weight they would
-    # pin a customer to its old segment after its behaviour has moved on.
+    # Firmographics and CRM custom attributes (tier, region, contract) describe who a customer is
+    # and are rarely updated, so at full weight they would pin a customer to its old segment after
+    # its behaviour has moved on.
     group_weights: tuple[str, ...] = field(
-        default=("firmographic=0.5",),
+        default=("firmographic=0.5", "custom=0.5"),
         metadata={
             "description": "Weight of attribute groups in the distances as `group=weight` "
             "(catalog attribute_group: value, product, engagement, support, satisfaction, "
