@@ -20,8 +20,8 @@ catalog order) is used; the others are recorded as its near-duplicates. Attribut
 can be balanced: with `balance_groups` each group weighs the same in the distances however many
 attributes it has, times its weight (`group_weights`). Off by default: on the generated data,
 whose archetypes differ mostly in usage and value, equal group weights merge archetypes (adjusted
-Rand index 0.54 instead of 0.99). Firmographics weigh half by default, because they describe who
-a customer is and do not change when its behaviour does.
+Rand index 0.54 instead of 0.99). Firmographics and custom CRM attributes weigh half by default,
+because they describe who a customer is and do not change when its behaviour does.
 """
 
 from __future__ import annotations
