@@ -20,8 +20,8 @@ catalog order) is used; the others are recorded as its near-duplicates. Attribut
 can be balanced: with `balance_groups` each group weighs the same in the distances however many
 attributes it has, times its weight (`group_weights`). Off by default: on the generated data,
 whose archetypes differ mostly in usage and value, equal group weights merge archetypes (adjusted
-Rand index 0.54 instead of 0.99). Firmographics weigh half by default, because they describe who
-a customer is and do not change when its behaviour does.
+Rand index 0.54 instead of 0.99). Firmographics and custom CRM attributes weigh half by default,
+because they describe who a customer is and do not change when its behaviour does.
 """
 
 from __future__ import annotations
@@ -62,10 +62,11 @@ class FeatureConfig:
     # Non-negative values whose 90th percentile is this many times a positive 10th percentile
     # span orders of magnitude (tenure: 3 weeks vs 5 years) and are compared on ratios: log1p.
     range_ratio: float = 10.0
-    # Firmographics describe who a customer is and barely change, so at full weight they would
-    # pin a customer to its old segment after its behaviour has moved on.
+    # Firmographics and CRM custom attributes (tier, region, contract) describe who a customer is
+    # and are rarely updated, so at full weight they would pin a customer to its old segment after
+    # its behaviour has moved on.
     group_weights: tuple[str, ...] = field(
-        default=("firmographic=0.5",),
+        default=("firmographic=0.5", "custom=0.5"),
         metadata={
             "description": "Weight of attribute groups in the distances as `group=weight` "
             "(catalog attribute_group: value, product, engagement, support, satisfaction, "
