@@ -24,11 +24,22 @@ def data_as_of(con: duckdb.DuckDBPyConnection) -> datetime | None:
     return None
 
 
-def drift_recommendation(con: duckdb.DuckDBPyConnection) -> str | None:
-    """'major PSI on a, b' when the latest drift measurement recommends redefining segments."""
+def drift_recommendation(
+    con: duckdb.DuckDBPyConnection, trained_at: datetime | None = None
+) -> str | None:
+    """'major PSI on a, b' when the latest drift measurement recommends redefining segments.
+
+    Only drift in data newer than what the model was trained on counts: a model retrained on the
+    drift's evidence (or after it) has absorbed it, so the same measurement never triggers a
+    second retrain, e.g. in a run without new files. Drift rows carry the data date of the run
+    that measured them (`data_as_of`); rows written before that column existed always count.
+    """
     if not table_exists(con, *tables.FEATURE_DRIFT):
         return None
     drift = read_table(con, *tables.FEATURE_DRIFT)
+    if trained_at is not None and "data_as_of" in drift:
+        measured = pd.to_datetime(drift["data_as_of"])
+        drift = drift[measured.isna() | (measured > pd.Timestamp(trained_at))]
     major = drift.loc[drift["band"] == "major"].sort_values("psi", ascending=False)
     if major.empty:
         return None

@@ -267,3 +267,26 @@ def test_definitions_include_monitoring_job_and_schedule():
         MIGRATION_KEY,
         REVIEW_KEY,
     }
+
+
+def test_drift_recommends_a_retrain_once_not_again_after_it(tmp_path):
+    """Major drift measured in data newer than the model recommends redefinition; after a retrain
+    on (or after) that data, the same measurement recommends nothing, so a run without new files
+    does not retrain again."""
+    from orchestration.io import model_lifecycle
+
+    drift = pd.DataFrame(
+        {
+            "feature": ["days_since_last_activity", "events_30d"],
+            "psi": [0.6, 0.05],
+            "band": ["major", "stable"],
+            "data_as_of": pd.Timestamp("2026-03-01"),
+        }
+    )
+    with connect(tmp_path / "wh.duckdb") as con:
+        replace_table(con, "monitoring", "feature_drift", drift)
+        assert model_lifecycle.drift_recommendation(con, pd.Timestamp("2026-01-30")) == (
+            "major drift (PSI >= 0.25) on days_since_last_activity"
+        )
+        assert model_lifecycle.drift_recommendation(con, pd.Timestamp("2026-03-01")) is None
+        assert model_lifecycle.drift_recommendation(con) is not None  # no model: it counts

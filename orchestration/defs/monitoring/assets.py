@@ -37,7 +37,7 @@ from orchestration.defs.monitoring.inputs import (
     scoring_model,
 )
 from orchestration.defs.resources import ModelStoreResource, WarehouseResource
-from orchestration.io import history, tables
+from orchestration.io import history, model_lifecycle, tables
 from orchestration.io.scoring_runs import PUBLISHED, record_scoring_run
 from orchestration.io.snapshots import load_snapshot, store_snapshot
 from orchestration.io.warehouse import read_table, replace_table
@@ -123,7 +123,13 @@ def segment_membership_history(
             drift_rows = replace_table(
                 con,
                 *tables.FEATURE_DRIFT,
-                summary.features.assign(run_id=run_id, previous_run_id=previous_id),
+                # The data date lets the training decision tell drift the model has seen from
+                # drift after it was trained (model_lifecycle.drift_recommendation).
+                summary.features.assign(
+                    run_id=run_id,
+                    previous_run_id=previous_id,
+                    data_as_of=model_lifecycle.data_as_of(con),
+                ),
             )
         runs_stored = len(history.list_runs(con))
     context.log.info(

@@ -101,7 +101,9 @@ def _training_decision(
     previous = model_store.load(MODEL_NAME)
     with warehouse.connect(read_only=True) as con:
         now = model_lifecycle.data_as_of(con) or datetime.now(UTC).replace(tzinfo=None)
-        recommendation = model_lifecycle.drift_recommendation(con)
+        recommendation = model_lifecycle.drift_recommendation(
+            con, getattr(previous, "trained_at", None) if previous is not None else None
+        )
     policy = config.lifecycle_policy()
     decision = lifecycle.decide_training(
         trained_at=getattr(previous, "trained_at", None) if previous is not None else None,
