@@ -130,7 +130,8 @@ def synthetic_frames(n: int = N_CUSTOMERS, seed: int = 3) -> dict[str, pd.DataFr
             "has_marketing_consent": marketing,
         }
     )
-    segment_id = rng.integers(0, 3, size=n)
+    # Own stream: the planted segment mix must not shift when the catalog gains a column.
+    segment_id = np.random.default_rng([seed, 1]).integers(0, 3, size=n)
     women = np.flatnonzero(gender == "female")
     segment_id[women[: len(women) // 2]] = 0
     names = {0: "Growing champions", 1: "Quiet majority", 2: "At risk"}

@@ -12,6 +12,7 @@ from ml_assets.features import FeatureConfig, build_feature_matrix
 from orchestration.defs.resources import ModelStoreResource
 from orchestration.defs.segmentation.assets import MODEL_NAME as SEGMENT_MODEL_NAME
 from orchestration.io import history, settings, tables
+from orchestration.io.attributes import read_attributes
 from orchestration.io.catalog import load_attribute_catalog
 from orchestration.io.warehouse import read_table
 
@@ -86,7 +87,14 @@ def feature_matrix(
     clip); without a dbt manifest every numeric column counts as allowed. Governance exclusions
     are not re-applied in that fallback.
     """
-    attributes = read_table(con, *tables.CUSTOMER_ATTRIBUTES)
+    # The model's custom attributes are joined the way scoring joins them (one io helper).
+    attributes = (
+        read_attributes(
+            con, tables.CUSTOMER_ATTRIBUTES, model.catalog, model.transformer.attributes
+        )
+        if model is not None
+        else read_table(con, *tables.CUSTOMER_ATTRIBUTES)
+    )
     if attributes.empty:
         raise ValueError(f"{tables.CUSTOMER_ATTRIBUTES.sql} is empty or missing")
     attributes["customer_key"] = attributes["customer_key"].astype(str)
