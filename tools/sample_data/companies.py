@@ -173,7 +173,8 @@ def _billing(co, bh, rng, win, signup_epoch, billing_ids, period, chunk):
         rows["status"].append(status[idx])
 
     # Upgrades and downgrades in the 90 days before the reference date (own stream: the other
-    # tables' draws stay as they were), for companies signed up a month before the change.
+    # tables' draws stay as they were), for companies signed up a month before the change; never
+    # for a planted mover, whose segment change must stay the planted one.
     plans = np.random.default_rng([period, chunk, 144])
     u = plans.random(n)
     grows = u < GROWTH_PROB[bh.arch_eff]
@@ -182,7 +183,7 @@ def _billing(co, bh, rng, win, signup_epoch, billing_ids, period, chunk):
         grows, plans.uniform(*GROWTH_FACTOR, n), plans.uniform(*CONTRACTION_FACTOR, n)
     )
     replan_epoch = win.start + plans.integers(REF_DAY - 80, REF_DAY - 5, n) * DAY + 10 * 3600
-    replanned = ~changed & (grows | shrinks) & (main_start < replan_epoch - 30 * DAY)
+    replanned = ~bh.moved & (grows | shrinks) & (main_start < replan_epoch - 30 * DAY)
     replanned &= replan_epoch < last
 
     never = np.full(n, -1, dtype=np.int64)
