@@ -65,6 +65,10 @@ def failed_steps(result) -> list[tuple[str, str]]:
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
+            # Dagster wraps the op's exception ("Error occurred while executing op ..."): the
+            # innermost cause is what says what went wrong.
+            while error is not None and error.cause is not None:
+                error = error.cause
             message = (error.message if error else "failed").strip().splitlines()[0]
             failures.append((event.step_key, message[:300]))
     return failures

@@ -104,7 +104,8 @@ def check_blast_radius(
 ) -> None:
     """Raise BlastRadiusExceeded when the run would touch too much of what we own.
 
-    Only real changes count. `pending` are keys that need no new approval: retries of rows that
+    Only real changes count; in a mirrored audience a move between audiences counts once.
+    `pending` are keys that need no new approval: retries of rows that
     failed or were left unsettled by an interrupted earlier run (planned, and past the guard,
     then: an outage or a kill must not need an override to recover from) and read-back repairs
     (rows restored to what we already wrote).
@@ -112,12 +113,17 @@ def check_blast_radius(
     writes = ops[(ops["operation"] != "skip") & ~ops["_key"].isin(pending)]
     if owned == 0 or options.allow_large_changes or len(writes) == 0:
         return  # first sync into an empty destination, or explicitly allowed
-    share = len(writes) / owned
+    by_op = writes["operation"].value_counts().to_dict()
+    changed = len(writes)
+    if spec.mode == "mirror":
+        # A member moving between audiences is one exit plus one entry: it counts once, while a
+        # wipe (all exits) or a flood (all entries) still counts every row.
+        changed -= min(by_op.get("insert", 0), by_op.get("delete", 0))
+    share = changed / owned
     if share > options.max_change_share:
-        by_op = writes["operation"].value_counts().to_dict()
         detail = ", ".join(f"{n} {op}s" for op, n in sorted(by_op.items()))
         raise BlastRadiusExceeded(
-            f"{spec.name}: this run would change {len(writes)} of the {owned} destination rows "
+            f"{spec.name}: this run would change {changed} of the {owned} destination rows "
             f"this system owns ({share:.1%} > the allowed {options.max_change_share:.1%}): "
             f"{detail}. Nothing was written. If this is expected (a new model version, a "
             f"consent change), re-run with allow_large_changes=True."

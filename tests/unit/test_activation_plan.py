@@ -135,7 +135,7 @@ def test_plan_by_mode() -> None:
 
 
 def test_blast_radius_guard() -> None:
-    spec = SYNCS["marketing_audiences"]
+    spec = SYNCS["crm_account_fields"]
     ops = pd.DataFrame({"_key": list("abcd"), "operation": ["insert", "update", "delete", "skip"]})
     options = SyncOptions(max_change_share=0.25)
     check_blast_radius(spec, ops, owned=0, options=options)  # first sync: exempt
@@ -145,6 +145,16 @@ def test_blast_radius_guard() -> None:
     check_blast_radius(spec, ops, owned=10, options=SyncOptions(allow_large_changes=True))
     # Retries of rows an earlier run planned do not count.
     check_blast_radius(spec, ops, owned=10, options=options, pending={"a", "b"})
+
+
+def test_blast_radius_counts_an_audience_move_once() -> None:
+    spec = SYNCS["marketing_audiences"]
+    options = SyncOptions(max_change_share=0.25)
+    moves = pd.DataFrame({"_key": list("abcdef"), "operation": ["insert"] * 3 + ["delete"] * 3})
+    check_blast_radius(spec, moves, owned=20, options=options)  # 3 members moved: 15%
+    wipe = pd.DataFrame({"_key": list("abcdef"), "operation": ["delete"] * 6})
+    with pytest.raises(BlastRadiusExceeded, match=r"change 6 of the 20 .* 6 deletes"):
+        check_blast_radius(spec, wipe, owned=20, options=options)
 
 
 def test_operation_counts_and_preview() -> None:
