@@ -35,6 +35,16 @@ import pandas as pd
 from ml_assets.stats import rank_correlation
 
 FEATURE_DATA_TYPES = ("numeric", "boolean", "categorical")
+# The attribute catalog's columns besides attribute_name and description (dbt column meta).
+CATALOG_FIELDS = [
+    "unit",
+    "source",
+    "update_frequency",
+    "segmentation_policy",
+    "attribute_group",
+    "data_type",
+    "behavioural",
+]
 # Units that are already bounded scales: never log-transformed even when skewed.
 BOUNDED_UNITS = ("ratio", "score", "flag", "share", "percent")
 OTHER_LEVEL = "__other__"

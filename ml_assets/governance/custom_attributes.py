@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from ml_assets.features import CATALOG_FIELDS
 from ml_assets.governance.policy import GovernancePolicy, canonical_name
 
 CUSTOM_ATTRIBUTE_COLUMNS = ["customer_key", "attribute", "value", "updated_at"]
@@ -148,18 +149,7 @@ def custom_attribute_catalog(
                 "behavioural": False,
             }
         )
-    columns = [
-        "attribute_name",
-        "description",
-        "unit",
-        "source",
-        "update_frequency",
-        "segmentation_policy",
-        "attribute_group",
-        "data_type",
-        "behavioural",
-    ]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=["attribute_name", "description", *CATALOG_FIELDS])
 
 
 def custom_catalog_rows(catalog: pd.DataFrame) -> pd.DataFrame:

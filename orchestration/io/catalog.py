@@ -11,18 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ml_assets.features import CATALOG_FIELDS
 from orchestration.io import settings
 
 ATTRIBUTES_MODEL = "customer_attributes"
-CATALOG_FIELDS = [
-    "unit",
-    "source",
-    "update_frequency",
-    "segmentation_policy",
-    "attribute_group",
-    "data_type",
-    "behavioural",
-]
 
 
 def default_manifest_path() -> Path:

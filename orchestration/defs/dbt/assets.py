@@ -112,9 +112,8 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wareh
         raise Failure(description=f"event taxonomy additions: {exc}") from exc
     echoed = io.StringIO()
     with settings.warehouse_path_for_subprocesses(warehouse.file), redirect_stdout(echoed):
-        invocation = dbt.cli(
-            ["build", *settings.DBT_BUILD_EXCLUDES, *dbt_vars], context=context, raise_on_error=False
-        )
+        command = ["build", *settings.DBT_BUILD_EXCLUDES, *dbt_vars]
+        invocation = dbt.cli(command, context=context, raise_on_error=False)
         events = list(invocation.stream())
     lines = echoed.getvalue().splitlines()
     totals = next((line.strip() for line in reversed(lines) if "Done. PASS=" in line), "")
