@@ -22,6 +22,7 @@ from dagster import AssetKey, AssetSelection, DagsterInstance
 from orchestration.io import tables
 from orchestration.io.contract import RAW_TABLES
 from orchestration.io.warehouse import connect, read_table
+from tests.support.pipeline import point_pipeline_at
 
 ACCOUNTS = 400
 SEED = 7
@@ -58,13 +59,7 @@ def _shuffled_copy(landing: Path, target: Path) -> Path:
 def _run_to_checks(landing: Path, root: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     """Everything up to and including the checks on customer_segments; what it decided."""
     root.mkdir(parents=True)
-    for name, value in {
-        "WAREHOUSE_PATH": root / "warehouse.duckdb",
-        "LANDING_DIR": landing,
-        "ARTIFACTS_DIR": root / "artifacts",
-        "ACTIVATION_DIR": root,
-    }.items():
-        monkeypatch.setenv(name, str(value))
+    point_pipeline_at(landing, root, monkeypatch)
     from orchestration.definitions import defs
     from orchestration.defs.platform import FULL_REFRESH_JOB
 

@@ -9,10 +9,9 @@ import pytest
 from dagster import DagsterInstance
 
 
-def run_full_refresh(landing: Path, root: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
-    """`make run` in-process: every asset over `landing`, with warehouse, artifacts and the
-    embedded destinations under `root`. The environment stays set (through monkeypatch) so
-    later steps of the same test see the same paths."""
+def point_pipeline_at(landing: Path, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings for a run over `landing`: warehouse, artifacts and the embedded destinations under
+    `root` (never a configured CRM or marketing database)."""
     for name, value in {
         "WAREHOUSE_PATH": root / "warehouse.duckdb",
         "LANDING_DIR": landing,
@@ -22,6 +21,13 @@ def run_full_refresh(landing: Path, root: Path, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv(name, str(value))
     monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
     monkeypatch.delenv("MARKETING_DATABASE_URL", raising=False)
+
+
+def run_full_refresh(landing: Path, root: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
+    """`make run` in-process: every asset over `landing`, with warehouse, artifacts and the
+    embedded destinations under `root`. The environment stays set (through monkeypatch) so
+    later steps of the same test see the same paths."""
+    point_pipeline_at(landing, root, monkeypatch)
     from orchestration.definitions import defs
 
     instance = DagsterInstance.ephemeral()
