@@ -207,6 +207,17 @@ def name_parents(
     return generate_names(concept_scores(stats, catalog), top_traits(stats))
 
 
+def incumbent_labels(previous: SegmentModel | None, rows: pd.DataFrame) -> np.ndarray | None:
+    """Each row's segment under the stored model (its assigner's labels, NOISE where none), or
+    None when there is no model or it needs attributes these rows lack (its features changed)."""
+    if previous is None or not set(previous.transformer.attributes) <= set(rows.columns):
+        return None
+    labels, _, _ = previous.assigner.assign(
+        previous.transformer.transform(rows.reset_index(drop=True))
+    )
+    return labels
+
+
 def train_segment_model(
     attributes: pd.DataFrame,
     catalog: pd.DataFrame,
@@ -217,13 +228,18 @@ def train_segment_model(
     name_overrides: dict[str, str] | None = None,
     excluded: dict[str, str] | None = None,
     row_mask: pd.Series | None = None,
+    keep_structure: bool = False,
 ) -> SegmentModel:
     """Features -> model selection -> stable ids -> traits and names -> assigner.
 
+    `keep_structure` (a scheduled retrain): selection is given `previous`'s segment per customer
+    as its incumbent, so the retrain keeps the segments unless the data clearly asks otherwise.
     Raises `NoClusterStructure` when the data has no segments worth naming.
     """
     fm = build_feature_matrix(attributes, catalog, quality, feature_config, excluded, row_mask)
-    clusters = select_model(fm.X, selection_config)
+    rows = attributes.set_index("customer_key", drop=False).loc[fm.customer_keys]
+    incumbent = incumbent_labels(previous, rows) if keep_structure else None
+    clusters = select_model(fm.X, selection_config, incumbent)
     segmented = clusters.segmented  # all but a density model's noise
     match = match_segments(
         fm.customer_keys[segmented],
@@ -233,7 +249,6 @@ def train_segment_model(
         previous.as_previous() if previous is not None else None,
     )
     ids = np.asarray([*match.segment_ids, UNSEGMENTED], dtype=object)[clusters.labels]
-    rows = attributes.set_index("customer_key", drop=False).loc[fm.customer_keys]
     stats = attribute_stats(rows[segmented], pd.Series(ids, index=rows.index)[segmented], catalog)
     concepts = (
         concept_scores(stats, catalog) if not stats.empty else {i: {} for i in match.segment_ids}

@@ -45,6 +45,12 @@ class TrainingDecision:
     reason: str
 
     @property
+    def keeps_structure(self) -> bool:
+        """A scheduled or asked-for retrain refreshes the current segments; a redefinition
+        (monitoring recommends it, features or config changed) or a first model draws anew."""
+        return self.train and self.reason.startswith((REASON_CADENCE, REASON_ASKED))
+
+    @property
     def summary(self) -> str:
         return f"{'retrain' if self.train else 'keep the model'}: {self.reason}"
 

@@ -140,13 +140,18 @@ def train(
     previous: SegmentModel | None = None,
     name_overrides: dict[str, str] | None = None,
     config_fingerprint: Any = None,
+    keep_structure: bool = False,
 ) -> TrainingResult:
     """Catalog -> exclusions -> consent -> features -> selection -> version -> tables and charts.
 
     `consent_mask` is a row mask over `attributes` (customers with analytics consent), applied
     when `consent_applies`; `config_fingerprint` (the run config as a dict) goes into the version
-    hash with the data and the features. Raises `NoClusterStructure` (with the selection table)
-    when the data has no segments worth naming.
+    hash with the data and the features. `keep_structure` (a scheduled retrain) starts from
+    `previous`'s segments (ml_assets.selection: incumbent). The version also hashes the training
+    customers' segments, so it names the trained model: same data and config give the same
+    version, and a retrain that starts from another model and ends elsewhere gets another one.
+    Raises `NoClusterStructure` (with the selection table) when the data has no segments worth
+    naming.
     """
     gated = consent_mask if consent_applies(attributes, catalog, excluded) else None
     model = train_segment_model(
@@ -159,9 +164,13 @@ def train(
         name_overrides=name_overrides,
         excluded=excluded,
         row_mask=gated,
+        keep_structure=keep_structure,
     )
     model.version = version_hash(
-        frame_fingerprint(attributes), model.feature_names, config_fingerprint
+        frame_fingerprint(attributes),
+        model.feature_names,
+        config_fingerprint,
+        frame_fingerprint(model.membership.rename("segment_id").reset_index()),
     )
     return TrainingResult(
         model=model,

@@ -2,8 +2,14 @@
 
 PSI (population stability index) = sum over bins of (cur - ref) * ln(cur / ref), with bins cut at
 the reference run's quantiles. Conventional bands: < 0.1 stable, 0.1-0.25 moderate, >= 0.25 major.
-Major drift means the segments were defined on a population that no longer exists, so the summary
-recommends redefining them and names what drifted.
+
+Redefinition (a retrain) is recommended when the drift reaches the segmentation: segment sizes
+shift majorly (customers moved between segments), or most of the model's features drift majorly at
+once (the population the segments were defined on no longer exists). One feature drifting alone is
+reported to watch, not acted on: features that age with the calendar (days since the last invoice
+moves with the billing cycle, growth over 90 days with a seasonal month) shift their distribution
+between any two scoring dates while nobody changes segment, and retraining on each of them would
+redraw the segments every few runs.
 """
 
 from __future__ import annotations
@@ -75,12 +81,17 @@ def segment_size_drift(
     )
 
 
+# Share of the model's features that must drift majorly together to recommend redefinition.
+MAJOR_FEATURE_SHARE = 0.5
+
+
 @dataclass
 class DriftSummary:
     """Verdict over feature and segment-size drift."""
 
     features: pd.DataFrame
     size_drift: SegmentSizeDrift | None
+    major_feature_share: float = MAJOR_FEATURE_SHARE
     drifted_features: list[str] = field(init=False)
     moderate_features: list[str] = field(init=False)
 
@@ -95,25 +106,49 @@ class DriftSummary:
         return self.size_drift is not None and self.size_drift.band == "major"
 
     @property
+    def drifted_share(self) -> float:
+        """Share of the compared features whose drift is major."""
+        return len(self.drifted_features) / len(self.features) if len(self.features) else 0.0
+
+    @property
+    def features_drift_together(self) -> bool:
+        return bool(self.drifted_features) and self.drifted_share >= self.major_feature_share
+
+    @property
     def redefinition_recommended(self) -> bool:
-        return bool(self.drifted_features) or self.size_drift_major
+        return self.features_drift_together or self.size_drift_major
 
     @property
     def status(self) -> str:
         if self.redefinition_recommended:
             return "major"
-        moderate = self.moderate_features or (
-            self.size_drift is not None and self.size_drift.band == "moderate"
+        moderate = (
+            self.drifted_features
+            or self.moderate_features
+            or (self.size_drift is not None and self.size_drift.band == "moderate")
         )
         return "moderate" if moderate else "stable"
 
     @property
     def message(self) -> str:
+        majors = [f"{f} (PSI {self._psi(f):.2f})" for f in self.drifted_features]
         if self.redefinition_recommended:
-            what = [f"{f} (PSI {self._psi(f):.2f})" for f in self.drifted_features]
+            what = list(majors) if self.features_drift_together else []
             if self.size_drift_major:
                 what.append(f"segment sizes (PSI {self.size_drift.psi:.2f})")
             return "segment redefinition recommended: major drift in " + ", ".join(what)
+        if majors:
+            sizes = (
+                f"; segment sizes held (PSI {self.size_drift.psi:.2f})"
+                if self.size_drift is not None
+                else ""
+            )
+            return (
+                f"watch: major drift in {len(majors)} of {len(self.features)} features, "
+                + ", ".join(majors)
+                + f"{sizes}; a retrain is recommended when segment sizes shift or at least "
+                f"{self.major_feature_share:.0%} of the features drift together"
+            )
         if self.status == "moderate":
             return "moderate drift, watch: " + ", ".join(
                 self.moderate_features or ["segment sizes"]

@@ -20,13 +20,16 @@ def episodes(history: pd.DataFrame, cooldown_days: float = 30.0) -> pd.DataFrame
 
     `history` has customer_key, published_segment_id and scored_at for every run. A customer
     absent from a run (no consent, churned) has left its segment at that run. A return to the same
-    segment within `cooldown_days` of leaving it extends the earlier episode.
+    segment within `cooldown_days` of leaving it extends the earlier episode. The cool-down counts
+    days of data when the history has `data_as_of` (the data's clock at each run), so a replayed
+    history of months run in minutes measures months; runs without it count wall-clock time.
     """
     if history.empty:
         return pd.DataFrame(columns=EPISODE_COLUMNS)
     rows = history.assign(scored_at=pd.to_datetime(history["scored_at"]))
     runs = sorted(rows["scored_at"].unique())
     next_run = dict(zip(runs, [*runs[1:], pd.NaT], strict=True))
+    clock = _run_clock(rows)
     rows = rows.dropna(subset=["published_segment_id"])
     rows = rows.drop_duplicates(["customer_key", "scored_at"], keep="last")  # a run recorded twice
     rows = rows.sort_values(["customer_key", "scored_at"], kind="mergesort")
@@ -42,7 +45,8 @@ def episodes(history: pd.DataFrame, cooldown_days: float = 30.0) -> pd.DataFrame
                     last["last_seen"] = scored  # still in: consecutive runs
                     continue
             earlier = next((e for e in reversed(mine) if e["segment_id"] == segment), None)
-            if earlier is not None and scored - next_run[earlier["last_seen"]] <= cooldown:
+            left = next_run[earlier["last_seen"]] if earlier is not None else pd.NaT
+            if earlier is not None and clock[scored] - clock[left] <= cooldown:
                 mine.remove(earlier)  # back within the cool-down: the same episode goes on
                 mine.append({**earlier, "last_seen": scored})
                 continue
@@ -65,6 +69,16 @@ def episodes(history: pd.DataFrame, cooldown_days: float = 30.0) -> pd.DataFrame
         + pd.to_datetime(frame["entered_at"]).dt.strftime("%Y%m%dT%H%M%S")
     )
     return frame.sort_values(["customer_key", "entered_at"], ignore_index=True)[EPISODE_COLUMNS]
+
+
+def _run_clock(rows: pd.DataFrame) -> dict:
+    """Each run's time for the cool-down: its data date when every run has one, else (a history
+    begun before the data clock was recorded) when it was scored; the two clocks never mix."""
+    wall = {run: run for run in rows["scored_at"].unique()}
+    if "data_as_of" not in rows:
+        return wall
+    per_run = pd.to_datetime(rows.groupby("scored_at")["data_as_of"].max())
+    return wall if per_run.isna().any() else per_run.to_dict()
 
 
 def entries_at(spells: pd.DataFrame, scored_at) -> pd.Series:

@@ -1,7 +1,9 @@
 """The monthly review: keep, retrain or redefine the segmentation, with the evidence for it.
 
 Redefine when the segments no longer mean what they did: outcome validation fails (segments do
-not differ on revenue or churn) or features drift majorly (PSI >= 0.25). Retrain when they still
+not differ on revenue or churn) or drift reaches the segmentation (the drift verdict of
+ml_assets.monitoring.drift: segment sizes shift, or most features drift majorly together; one
+feature's major PSI alone is shown as evidence to watch). Retrain when they still
 mean it but have aged: the model is older than the retrain cadence, stability of the chosen
 model is below the warn level, or run-to-run agreement is low. Otherwise keep.
 """
@@ -28,6 +30,7 @@ class ReviewInputs:
     agreement: float | None  # ARI of the last two runs' published segments
     max_psi: float | None
     drifted: tuple[str, ...]
+    drift_recommends_redefinition: bool | None  # the stored drift verdict; None: not measured
     model_age_days: float | None
     retrain_days: int
 
@@ -62,8 +65,8 @@ def review(inputs: ReviewInputs) -> Review:
         add(
             f"feature drift (max PSI {inputs.max_psi:.2f}{drifted})",
             inputs.max_psi,
-            f"PSI < {PSI_MAJOR}",
-            REDEFINE if inputs.max_psi >= PSI_MAJOR else KEEP,
+            f"segment sizes or most features at PSI >= {PSI_MAJOR}",
+            REDEFINE if inputs.drift_recommends_redefinition else KEEP,
         )
     if inputs.stability is not None:
         add(

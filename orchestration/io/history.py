@@ -25,6 +25,7 @@ COLUMNS = [
     "raw_segment_id",
     "published_segment_id",
     "margin",
+    "data_as_of",
 ]
 _DDL = f"""
 create table if not exists {QUALIFIED} (
@@ -34,9 +35,12 @@ create table if not exists {QUALIFIED} (
     customer_key varchar not null,
     raw_segment_id varchar,
     published_segment_id varchar,
-    margin double
+    margin double,
+    data_as_of timestamp
 )
 """
+# Warehouses from before the data clock was recorded gain the column (null: wall clock counts).
+_MIGRATE = f"alter table {QUALIFIED} add column if not exists data_as_of timestamp"
 
 
 def scoring_run_id(model_version: str, scored_at: datetime | pd.Timestamp) -> str:
@@ -55,8 +59,12 @@ def record_run(
     model_version: str,
     scored_at: datetime | pd.Timestamp,
     assignments: pd.DataFrame,
+    data_as_of: datetime | pd.Timestamp | None = None,
 ) -> int:
     """Store one run (customer_key, raw_segment_id, published_segment_id, margin); returns rows.
+
+    `data_as_of` is the data's clock at this run (the latest data date): the episodes' cool-down
+    counts days of data, so a replayed history or a late run measures the same gaps.
 
     Replaces any rows already stored for `run_id` in one transaction, so a retried run never
     leaves duplicates or a half-written run behind.
@@ -75,11 +83,13 @@ def record_run(
             "raw_segment_id": _as_text(assignments["raw_segment_id"]),
             "published_segment_id": _as_text(assignments["published_segment_id"]),
             "margin": assignments["margin"].astype(float).to_numpy(),
+            "data_as_of": pd.Timestamp(data_as_of) if data_as_of is not None else pd.NaT,
         },
         columns=COLUMNS,
     )
     con.execute(f'create schema if not exists "{SCHEMA}"')
     con.execute(_DDL)
+    con.execute(_MIGRATE)
     con.register("_history_frame", frame)
     try:
         con.execute("begin transaction")
@@ -107,6 +117,42 @@ def list_runs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         order by scored_at, run_id
         """
     ).df()
+
+
+def runs_before(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    data_as_of: datetime | pd.Timestamp | None,
+) -> list[str]:
+    """Stored runs other than `run_id` on older data, oldest first: what anti-flapping counts.
+
+    A run on the same data as an earlier one (a re-run with nothing new, a retrain asked for on
+    the same files) is not new evidence that a move persists, so runs whose data date is not
+    older than `data_as_of` are left out and the re-run repeats the earlier run's decision.
+    Runs recorded before the data clock was stored (no date) always count.
+    """
+    runs = list_runs(con)
+    runs = runs[runs["run_id"] != run_id]
+    if data_as_of is None or runs.empty or "data_as_of" not in _columns(con):
+        return list(runs["run_id"])
+    dates = con.execute(
+        f"select run_id, max(data_as_of) as data_as_of from {QUALIFIED} group by run_id"
+    ).df()
+    dated = runs.merge(dates, on="run_id", how="left")
+    older = dated["data_as_of"].isna() | (
+        pd.to_datetime(dated["data_as_of"]) < pd.Timestamp(data_as_of)
+    )
+    return list(dated.loc[older, "run_id"])
+
+
+def _columns(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return set(
+        con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [SCHEMA, TABLE],
+        ).df()["column_name"]
+    )
 
 
 def load_run(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:

@@ -27,12 +27,14 @@ def data_as_of(con: duckdb.DuckDBPyConnection) -> datetime | None:
 def drift_recommendation(
     con: duckdb.DuckDBPyConnection, trained_at: datetime | None = None
 ) -> str | None:
-    """'major PSI on a, b' when the latest drift measurement recommends redefining segments.
+    """The drift verdict's sentence when the latest drift measurement recommends redefining the
+    segments (ml_assets.monitoring.drift: segment sizes shift, or most features drift together).
 
     Only drift in data newer than what the model was trained on counts: a model retrained on the
     drift's evidence (or after it) has absorbed it, so the same measurement never triggers a
     second retrain, e.g. in a run without new files. Drift rows carry the data date of the run
-    that measured them (`data_as_of`); rows written before that column existed always count.
+    that measured them (`data_as_of`) and the run's verdict (`redefinition_recommended`,
+    `verdict`); rows written before those columns existed fall back to "any major feature".
     """
     if not table_exists(con, *tables.FEATURE_DRIFT):
         return None
@@ -40,6 +42,9 @@ def drift_recommendation(
     if trained_at is not None and "data_as_of" in drift:
         measured = pd.to_datetime(drift["data_as_of"])
         drift = drift[measured.isna() | (measured > pd.Timestamp(trained_at))]
+    if "redefinition_recommended" in drift:
+        recommended = drift[drift["redefinition_recommended"].fillna(False).astype(bool)]
+        return None if recommended.empty else str(recommended["verdict"].iloc[0])
     major = drift.loc[drift["band"] == "major"].sort_values("psi", ascending=False)
     if major.empty:
         return None

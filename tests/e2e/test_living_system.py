@@ -38,22 +38,14 @@ SEED = 11
 SYNCS = ("crm_account_fields", "marketing_audiences", "csm_tasks")
 RETRAIN = {"ops": {"segmentation__segment_model": {"config": {"lifecycle": {"retrain": True}}}}}
 
-# Known gaps of issue 12, measured by this test (see the issue's note). Not strict: each turns
-# into an XPASS when its cause is fixed, and must then lose its mark.
-GUARD_AFTER_DRIFT_RETRAIN = pytest.mark.xfail(
-    strict=False,
-    reason="a drift-triggered retrain at 300 accounts moves more than the blast-radius guard's 25% "
-    "of CRM rows, so that period's CRM and audience syncs are held (period 4)",
-)
-TASKS_AFTER_HELD_PERIOD = pytest.mark.xfail(
-    strict=False,
-    reason="entries of a period whose syncs were held raise their CSM tasks in the next run, "
-    "also when that run has no new files",
-)
+# Known gap of issue 12, measured by this test (see the issue's note). Not strict: it turns into
+# an XPASS when its cause is fixed, and must then lose its mark.
 MIGRATIONS_WITHIN_ONE_PERIOD = pytest.mark.xfail(
     strict=False,
-    reason="30 days of new behaviour barely move 90-day features: planted migrations are not "
-    "detected inside the period that plants them",
+    reason="at 300 accounts the model's 5-6 segments hold a planted migration's archetype before "
+    "and after in the same segment (power_expanding and high_value_disengaging both in one value "
+    "segment), and 30 days of new behaviour barely move the 90-day features: in period 2 one of "
+    "17 scored planted movers changed its raw segment",
 )
 
 
@@ -172,7 +164,6 @@ def _changed_accounts(before: pd.DataFrame, after: pd.DataFrame) -> int:
     return int(differs.sum())
 
 
-@GUARD_AFTER_DRIFT_RETRAIN
 def test_no_run_fails_on_ordinary_data(living):
     for run in living["runs"]:
         assert run.success, f"{run.label}: failed steps {run.failures}"
@@ -216,7 +207,6 @@ def test_crm_rows_written_are_the_accounts_whose_fields_changed(living):
         assert written.get("rows_resent", 0) == 0, after.label
 
 
-@TASKS_AFTER_HELD_PERIOD
 def test_a_run_without_new_files_trains_nothing_and_writes_nothing(living):
     last_period, idle = living["runs"][PERIODS], living["runs"][PERIODS + 1]
     assert idle.model["trained"] is False
@@ -231,7 +221,6 @@ def test_a_run_without_new_files_trains_nothing_and_writes_nothing(living):
     pd.testing.assert_frame_equal(idle.audience, last_period.audience)
 
 
-@GUARD_AFTER_DRIFT_RETRAIN
 def test_a_retrain_keeps_segment_ids_and_writes_only_real_changes(living):
     idle, retrain = living["runs"][PERIODS + 1], living["runs"][PERIODS + 2]
     assert retrain.model["trained"] is True

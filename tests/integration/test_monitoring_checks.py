@@ -224,6 +224,24 @@ def test_history_is_idempotent_per_run_id(tmp_path):
             )
 
 
+def test_a_rerun_on_the_same_data_is_not_counted_as_a_move_persisting(tmp_path):
+    """Anti-flapping counts runs on new data: a re-run on the data of an earlier run (nothing new
+    landed) sees only the runs before that data, so it repeats the earlier run's decision."""
+    assignments = pd.DataFrame(
+        {"customer_key": ["a"], "raw_segment_id": [1], "published_segment_id": [0], "margin": [0.0]}
+    )
+    day = pd.Timestamp
+    with connect(tmp_path / "wh.duckdb") as con:
+        history.record_run(con, "old", "v1", day("2026-01-01"), assignments)  # no data clock
+        history.record_run(con, "p1", "v1", day("2026-02-01"), assignments, day("2025-12-31"))
+        history.record_run(con, "p2", "v1", day("2026-02-02"), assignments, day("2026-01-30"))
+        assert history.runs_before(con, "idle", day("2026-01-30")) == ["old", "p1"]
+        assert history.runs_before(con, "p3", day("2026-03-01")) == ["old", "p1", "p2"]
+        assert history.runs_before(con, "p2", day("2026-01-30")) == ["old", "p1"]
+        assert history.runs_before(con, "x", None) == ["old", "p1", "p2"]
+        assert history.load_run(con, "p2")["data_as_of"].iloc[0] == day("2026-01-30")
+
+
 def test_definitions_include_monitoring_job_and_schedule():
     from orchestration.defs.monitoring.definitions import defs as monitoring_domain
 
@@ -290,3 +308,43 @@ def test_drift_recommends_a_retrain_once_not_again_after_it(tmp_path):
         )
         assert model_lifecycle.drift_recommendation(con, pd.Timestamp("2026-03-01")) is None
         assert model_lifecycle.drift_recommendation(con) is not None  # no model: it counts
+
+
+def test_drift_of_one_ageing_feature_is_watched_not_retrained_on(tmp_path):
+    """The stored verdict decides: one feature's major PSI with segment sizes held is a "watch"
+    (no retrain); a verdict that recommends redefinition names what drifted."""
+    from ml_assets.monitoring.drift import drift_summary
+    from orchestration.io import model_lifecycle
+
+    rng = np.random.default_rng(3)
+    n = 400
+    reference = pd.DataFrame(
+        {
+            "days_since_last_invoice": rng.integers(0, 30, n).astype(float),
+            "events_30d": rng.poisson(20, n).astype(float),
+            "current_mrr": rng.lognormal(5, 1, n),
+        }
+    )
+    # The billing cycle moved on: every customer's last invoice is 15 days older.
+    current = reference.assign(days_since_last_invoice=reference["days_since_last_invoice"] + 15)
+    labels = rng.integers(0, 4, n)
+    summary = drift_summary(reference, current, reference_labels=labels, current_labels=labels)
+    assert summary.drifted_features == ["days_since_last_invoice"]
+    assert not summary.redefinition_recommended
+    assert summary.status == "moderate"
+    assert summary.message.startswith("watch: major drift in 1 of 3 features, days_since_last")
+    moved = drift_summary(
+        reference, current, reference_labels=labels, current_labels=np.where(labels < 2, 0, labels)
+    )
+    assert moved.redefinition_recommended
+    assert "segment sizes (PSI" in moved.message
+
+    with connect(tmp_path / "wh.duckdb") as con:
+        for verdict, expected in ((summary, None), (moved, moved.message)):
+            table = verdict.features.assign(
+                data_as_of=pd.Timestamp("2026-03-01"),
+                redefinition_recommended=verdict.redefinition_recommended,
+                verdict=verdict.message,
+            )
+            replace_table(con, "monitoring", "feature_drift", table)
+            assert model_lifecycle.drift_recommendation(con, pd.Timestamp("2026-01-30")) == expected

@@ -59,3 +59,22 @@ def test_entries_at_a_run_count_who_entered_not_who_stayed():
     assert entries_at(spells, DAYS[2]).to_dict() == {"A": 1, "B": 1}
     assert entries_at(spells, DAYS[1]).to_dict() == {"B": 1}
     assert entries_at(spells.iloc[:0], DAYS[1]).empty
+
+
+def test_the_cooldown_counts_days_of_data_not_of_wall_clock():
+    """Six monthly periods replayed within a few minutes: the return after 60 days of data is a
+    new entry although the runs were minutes apart; without a data clock it would continue."""
+    history = _history({"c1": ["A", "B", "B", "A", "A", "A"]})
+    replayed = history.assign(
+        data_as_of=history["scored_at"],
+        scored_at=history["scored_at"].map(
+            dict(zip(DAYS, pd.date_range("2026-06-01 10:00", periods=6, freq="1min"), strict=True))
+        ),
+    )
+    by_data = episodes(replayed, cooldown_days=30)
+    assert by_data["segment_id"].tolist() == ["A", "B", "A"]
+    by_wall = episodes(replayed.drop(columns="data_as_of"), cooldown_days=30)
+    assert by_wall["segment_id"].tolist() == ["A", "B"]
+    # A history begun before the data clock was recorded keeps the wall clock for every run.
+    mixed = replayed.assign(data_as_of=replayed["data_as_of"].where(replayed.index > 0))
+    assert episodes(mixed, cooldown_days=30)["segment_id"].tolist() == ["A", "B"]

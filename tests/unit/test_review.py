@@ -12,6 +12,7 @@ HEALTHY = ReviewInputs(
     agreement=0.95,
     max_psi=0.05,
     drifted=(),
+    drift_recommends_redefinition=False,
     model_age_days=20,
     retrain_days=90,
 )
@@ -34,7 +35,14 @@ def test_aged_or_unstable_segments_are_retrained():
 
 
 def test_lost_meaning_is_a_redefinition_and_outranks_a_retrain():
-    drift = review(_with(max_psi=0.4, drifted=("events_30d",), model_age_days=95))
+    drift = review(
+        _with(
+            max_psi=0.4,
+            drifted=("events_30d",),
+            drift_recommends_redefinition=True,
+            model_age_days=95,
+        )
+    )
     assert drift.recommendation == "redefine" and "PSI 0.40 on events_30d" in drift.summary
     assert review(_with(outcomes_passed=False)).recommendation == "redefine"
 
@@ -42,3 +50,10 @@ def test_lost_meaning_is_a_redefinition_and_outranks_a_retrain():
 def test_a_first_run_without_history_has_no_figures_to_judge():
     first = review(_with(agreement=None, max_psi=None, outcomes_passed=None))
     assert first.recommendation == "keep" and len(first.evidence) == 2
+
+
+def test_one_drifting_feature_is_evidence_to_watch_not_a_redefinition():
+    watched = review(_with(max_psi=0.6, drifted=("days_since_last_invoice",)))
+    assert watched.recommendation == "keep"
+    row = watched.evidence[watched.evidence["evidence"].str.startswith("feature drift")].iloc[0]
+    assert "days_since_last_invoice" in row["evidence"] and row["verdict"] == "keep"

@@ -170,3 +170,45 @@ def test_parent_level_recovers_a_planted_two_level_structure():
     assert len(set(parents.values())) == 2
     assert adjusted_rand_score(group, parent_of_row) >= 0.9
     assert set(parents.values()) <= {f"grp_{i:02d}" for i in range(1, 7)}
+
+
+def test_a_scheduled_retrain_keeps_the_current_k_unless_another_is_clearly_better():
+    """The living-system case: at 240 customers a fresh retrain took k=3 over the current k=6
+    for 0.005 of silhouette and regrouped a third of the customers."""
+    table = pd.DataFrame(
+        [
+            _candidate(3, 0.305, 0.956),
+            _candidate(4, 0.270, 0.909),
+            _candidate(6, 0.303, 0.916),
+            _candidate(7, 0.308, 0.884),
+        ]
+    )
+    assert table.loc[choose_candidate(table, SelectionConfig())[0], "k"] == 3
+    chosen, decision = choose_candidate(table, SelectionConfig(), incumbent_k=6)
+    assert table.loc[chosen, "k"] == 6
+    assert decision[chosen].startswith("chosen: the current model's k=6 is kept, silhouette 0.303")
+    assert (
+        decision[0]
+        == "the simplest stable answer, but within 0.02 of the current model's k=6, which is kept"
+    )
+    # A current k that has fallen behind by more than the tolerance is not kept.
+    assert table.loc[choose_candidate(table, SelectionConfig(), incumbent_k=4)[0], "k"] == 3
+    # Nor is one that is no longer eligible.
+    unstable = table.assign(eligible=table["k"] != 6)
+    assert table.loc[choose_candidate(unstable, SelectionConfig(), incumbent_k=6)[0], "k"] == 3
+
+
+def test_a_retrain_from_the_current_segments_keeps_them_on_the_same_data():
+    X, _ = synthetic_matrix(900, 5, seed=4, k=5)
+    fresh = select_model(X, FAST)
+    again = select_model(X, FAST, incumbent=fresh.labels)
+    assert again.k == fresh.k
+    assert adjusted_rand_score(fresh.labels, again.labels) == 1.0
+    assert (
+        "refitted from the current model's segments"
+        in again.selection.loc[again.selection["chosen"], "decision"].iloc[0]
+    )
+    # Customers the current model does not segment (NOISE) are refitted like everyone else.
+    partial = fresh.labels.copy()
+    partial[:20] = NOISE
+    assert adjusted_rand_score(fresh.labels, select_model(X, FAST, incumbent=partial).labels) == 1.0

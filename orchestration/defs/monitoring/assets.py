@@ -55,7 +55,9 @@ class AntiFlappingConfig(Config):
         "is at least this.",
     )
     persist_runs: int = Field(
-        default=2, description="Otherwise it is published after this many consecutive runs."
+        default=2,
+        description="Otherwise it is published after this many consecutive runs on new data "
+        "(a re-run on the same data repeats the earlier decision).",
     )
     cooldown_days: float = Field(
         default=30.0,
@@ -92,12 +94,14 @@ def segment_membership_history(
     with warehouse.connect() as con:
         segments = read_segments(con)
         run_id, model_version, scored_at = run_id_of(segments)
-        runs = history.list_runs(con)
-        earlier = list(runs.loc[runs["run_id"] != run_id, "run_id"].iloc[-config.persist_runs :])
+        data_date = model_lifecycle.data_as_of(con)
+        earlier = history.runs_before(con, run_id, data_date)[-config.persist_runs :]
         state = state_from_history(history.load_history(con, earlier))
         new = segments.rename(columns={"segment_id": "raw_segment_id"})
         result = apply_anti_flapping(state, new, config.min_margin, config.persist_runs)
-        rows = history.record_run(con, run_id, model_version, scored_at, result.assignments)
+        rows = history.record_run(
+            con, run_id, model_version, scored_at, result.assignments, data_as_of=data_date
+        )
         # This asset runs only when every blocking check on the segments passed.
         record_scoring_run(
             con,
@@ -129,6 +133,8 @@ def segment_membership_history(
                     run_id=run_id,
                     previous_run_id=previous_id,
                     data_as_of=model_lifecycle.data_as_of(con),
+                    redefinition_recommended=summary.redefinition_recommended,
+                    verdict=summary.message,
                 ),
             )
         runs_stored = len(history.list_runs(con))

@@ -219,6 +219,7 @@ def segment_model(
             previous=model_store.load(MODEL_NAME),
             name_overrides=load_name_overrides(config_path(SEGMENT_NAMES_FILE)),
             config_fingerprint=config.training_fingerprint(),
+            keep_structure=decision.keeps_structure,
         )
     except NoClusterStructure as refusal:
         _write(warehouse, {tables.MODEL_SELECTION: refusal.table.assign(model_version="refused")})
