@@ -421,3 +421,39 @@ def test_line_numbers_follow_the_file_on_large_parallel_reads(con, landing):
     assert misplaced == [(0,)]
     expected_bad = {i for i in range(rows) if i % 1000 == 7 or i % 997 == 3}
     assert result.rows_quarantined == len(expected_bad)
+
+
+def test_one_column_text_keys_are_stored_with_fsst_and_read_back_as_sent(con, landing):
+    # The raw table names FSST for a one-column text key (DuckDB then skips trying every
+    # compression on it); the values, types and line numbers are what the file holds.
+    events = "".join(f"e{i},u{i % 7},login,2024-01-01T10:00:00Z,\n" for i in range(3000))
+    write_file(
+        landing,
+        "product_events",
+        "e.csv",
+        "event_id,user_id,event_name,occurred_at,properties\n" + events,
+    )
+    [result] = load_landing(landing, con)
+    assert (result.rows_loaded, result.rows_quarantined) == (3000, 0)
+    con.execute("checkpoint")
+    compressions = {
+        column: {
+            c
+            for (c,) in fetch(
+                con,
+                "select distinct compression from pragma_storage_info('raw.product_events') "
+                "where column_name = ? and segment_type = 'VARCHAR'",
+                [column],
+            )
+        }
+        for column in ("event_id", "user_id")
+    }
+    assert compressions["event_id"] == {"FSST"}
+    assert "FSST" not in compressions["user_id"]  # other columns keep DuckDB's own choice
+    assert fetch(
+        con,
+        "select count(*) filter (where event_id = 'e' || (_source_line - 2) "
+        "and user_id = 'u' || ((_source_line - 2) % 7)) from raw.product_events",
+    ) == [(3000,)]
+    key = [r for r in fetch(con, "describe raw.product_events") if r[0] == "event_id"]
+    assert key[0][1] == "VARCHAR"
