@@ -181,10 +181,12 @@ def _read_file(
 ) -> tuple[list[str], str]:
     """Read and check the file with this line limit: its extra columns and the line SQL."""
     reader_sql, _ = reader(path, max_line)
-    cols, header = file_columns(con, reader_sql, read_path, path, source, max_line)
+    cols, header, reader_sql = file_columns(con, reader_sql, read_path, path, source, max_line)
     mapping, extras = map_columns(cols, spec, source, header)
     add_extra_columns(con, spec.name, extras)
-    line = check_rows(con, spec, path, read_path, mapping, extras, source, bounds, max_line)
+    line = check_rows(
+        con, spec, path, read_path, mapping, extras, source, bounds, max_line, reader_sql
+    )
     return extras, line
 
 

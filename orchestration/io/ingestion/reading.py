@@ -151,6 +151,42 @@ def unreadable(source: str, exc: Exception, path: Path | None = None) -> FileRej
     return FileRejected(f"{source}: unreadable file: {message}")
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _sniffed(
+    con: duckdb.DuckDBPyConnection, read_path: str, max_line: int
+) -> tuple[str, list[str]]:
+    """The CSV's dialect as the sniffer finds it, once: a reader SQL that reads the file with
+    it and without sniffing again (one ? parameter: the path), and the file's column names.
+
+    The sniffer is given the reader's own options: with rejects stored it tolerates a bad line
+    where it would otherwise settle on another dialect.
+    """
+    row = con.execute(
+        "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, Columns "
+        f"FROM sniff_csv(?, header = true, all_varchar = true, max_line_size = {max_line}, "
+        "store_rejects = true, rejects_table = '_ingest_reject_errors', "
+        "rejects_scan = '_ingest_reject_scans')",
+        [read_path],
+    ).fetchone()
+    delim, quote_char, escape, new_line, comment, skip, columns = (
+        "" if v == "(empty)" else v for v in row
+    )
+    names = [c["name"] for c in columns]
+    types = ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names)
+    sql = (
+        "read_csv(?, auto_detect = false, header = true, "
+        f"delim = {_literal(delim)}, quote = {_literal(quote_char)}, "
+        f"escape = {_literal(escape)}, new_line = {_literal(new_line)}, "
+        f"comment = {_literal(comment)}, skip = {int(skip or 0)}, columns = {{{types}}}, "
+        f"all_varchar = true, store_rejects = true, max_line_size = {max_line}, "
+        "rejects_table = '_ingest_reject_errors', rejects_scan = '_ingest_reject_scans')"
+    )
+    return sql, names
+
+
 def file_columns(
     con: duckdb.DuckDBPyConnection,
     reader_sql: str,
@@ -158,29 +194,35 @@ def file_columns(
     path: Path,
     source: str,
     max_line: int | None = None,
-) -> tuple[list[str], list[str] | None]:
-    """The file's column names as DuckDB reads them, and the header line itself when needed.
+) -> tuple[list[str], list[str] | None, str]:
+    """The file's column names as DuckDB reads them, the header line itself when needed, and
+    the reader SQL to read its rows with (for a CSV, the dialect sniffed here, so the file is
+    sniffed once).
 
     DuckDB renames a repeated header name (``a``, ``a_1``); when a name looks renamed, the header
     line is read as it is, so a repeated contract column is caught rather than taken as an extra.
     Raises LongLines when the sniffer meets a line longer than max_line (below MAX_LINE_BYTES).
     """
+    max_line = max_line or MAX_LINE_BYTES
     try:
-        cols = [
-            r[0]
-            for r in con.execute(f"DESCRIBE SELECT * FROM {reader_sql}", [read_path]).fetchall()
-        ]
+        if path.name.lower().endswith(PARQUET_SUFFIXES):
+            cols = [
+                r[0]
+                for r in con.execute(f"DESCRIBE SELECT * FROM {reader_sql}", [read_path]).fetchall()
+            ]
+            return cols, None, reader_sql
+        reader_sql, cols = _sniffed(con, read_path, max_line)
         lower = {c.lower() for c in cols}
         renamed = [c for c in cols if re.sub(r"_\d+$", "", c).lower() in lower - {c.lower()}]
-        if not renamed or path.name.lower().endswith(PARQUET_SUFFIXES):
-            return cols, None
+        if not renamed:
+            return cols, None, reader_sql
         header = con.execute(
             "SELECT * FROM read_csv(?, header = false, all_varchar = true, "
             f"max_line_size = {MAX_LINE_BYTES}) LIMIT 1",
             [read_path],
         ).fetchone()
-        return cols, [h or "" for h in header or ()]
+        return cols, [h or "" for h in header or ()], reader_sql
     except duckdb.Error as exc:
-        if long_lines(exc, max_line or MAX_LINE_BYTES):
+        if long_lines(exc, max_line):
             raise LongLines(source) from exc
         raise unreadable(source, exc, path) from exc

@@ -221,6 +221,7 @@ def check_rows(
     source: str,
     bounds: TimestampBounds,
     max_line: int | None = None,
+    reader_sql: str | None = None,
 ) -> str:
     """Read the file into temp table _ingest_checked: text, typed values and reason per row.
 
@@ -228,9 +229,11 @@ def check_rows(
     table's rowid is the order rows were read in (insertion order is preserved). Returns the
     SQL expression for a row's line number in the file (over _ingest_checked aliased c).
     Raises LongLines when a line is longer than max_line (below MAX_LINE_BYTES), so the file is
-    read again with the higher limit rather than quarantining that line.
+    read again with the higher limit rather than quarantining that line. reader_sql, when given,
+    reads the file (the dialect file_columns sniffed), else `reader` does.
     """
-    reader_sql, first_line = reader(path, max_line)
+    default_sql, first_line = reader(path, max_line)
+    reader_sql = reader_sql or default_sql
     max_line = max_line or reading.MAX_LINE_BYTES
     text = [
         f"{quote(mapping[c.name])} AS {quote(c.name)}"
