@@ -254,6 +254,38 @@ def test_lines_over_the_maximum_are_quarantined_or_named(tmp_path, monkeypatch):
     )
 
 
+def test_lines_over_the_first_read_limit_but_within_the_maximum_load_whole(tmp_path, monkeypatch):
+    # A CSV is read with a small line limit first and again with MAX_LINE_BYTES only when a
+    # line is longer: such a line loads as it is, in the sniffer's sample or past it.
+    monkeypatch.setattr(reading, "FIRST_LINE_BYTES", 10_000)
+    monkeypatch.setattr(reading, "MAX_LINE_BYTES", 100_000)
+    landing = tmp_path / "landing"
+    folder = landing / ACCOUNTS
+    folder.mkdir(parents=True)
+    long_value = "y" * 50_000
+    body = "".join(f"late-{i},n,2024-01-01\n" for i in range(25_000))
+    (folder / "late.csv").write_text(HEADER + "\n" + body + f"late-x,{long_value},2024-01-01\n")
+    (folder / "early.csv").write_text(
+        HEADER + f"\nearly-0,a,2024-01-01\nearly-1,{long_value},2024-01-01\n"
+    )
+    (folder / "short.csv").write_text(HEADER + "\nshort-0,a,2024-01-01\nshort-1,,x\n")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    results = {r.file: r for r in load_landing(landing, con)}
+    assert {f: (r.status, r.rows_loaded, r.rows_quarantined) for f, r in results.items()} == {
+        "crm_accounts/late.csv": ("loaded", 25_001, 0),
+        "crm_accounts/early.csv": ("loaded", 2, 0),
+        "crm_accounts/short.csv": ("loaded", 1, 1),
+    }
+    loaded = con.execute(
+        "select _source_file, _source_line from raw.crm_accounts where account_name = ?",
+        [long_value],
+    ).fetchall()
+    assert sorted(loaded) == [("crm_accounts/early.csv", 3), ("crm_accounts/late.csv", 25_002)]
+    assert con.execute(
+        "select _source_file, _source_line, _reason from raw_quarantine.crm_accounts"
+    ).fetchall() == [("crm_accounts/short.csv", 3, "not a timestamp: created_at='x'")]
+
+
 def test_an_unexpected_error_rejects_only_that_file(tmp_path, monkeypatch):
     landing = tmp_path / "landing"
     folder = landing / ACCOUNTS

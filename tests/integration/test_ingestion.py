@@ -421,3 +421,78 @@ def test_line_numbers_follow_the_file_on_large_parallel_reads(con, landing):
     assert misplaced == [(0,)]
     expected_bad = {i for i in range(rows) if i % 1000 == 7 or i % 997 == 3}
     assert result.rows_quarantined == len(expected_bad)
+
+
+def test_one_column_text_keys_are_stored_with_fsst_and_read_back_as_sent(con, landing):
+    # The raw table names FSST for a one-column text key (DuckDB then skips trying every
+    # compression on it); the values, types and line numbers are what the file holds.
+    events = "".join(f"e{i},u{i % 7},login,2024-01-01T10:00:00Z,\n" for i in range(3000))
+    write_file(
+        landing,
+        "product_events",
+        "e.csv",
+        "event_id,user_id,event_name,occurred_at,properties\n" + events,
+    )
+    [result] = load_landing(landing, con)
+    assert (result.rows_loaded, result.rows_quarantined) == (3000, 0)
+    con.execute("checkpoint")
+    compressions = {
+        column: {
+            c
+            for (c,) in fetch(
+                con,
+                "select distinct compression from pragma_storage_info('raw.product_events') "
+                "where column_name = ? and segment_type = 'VARCHAR'",
+                [column],
+            )
+        }
+        for column in ("event_id", "user_id")
+    }
+    assert compressions["event_id"] == {"FSST"}
+    assert "FSST" not in compressions["user_id"]  # other columns keep DuckDB's own choice
+    assert fetch(
+        con,
+        "select count(*) filter (where event_id = 'e' || (_source_line - 2) "
+        "and user_id = 'u' || ((_source_line - 2) % 7)) from raw.product_events",
+    ) == [(3000,)]
+    key = [r for r in fetch(con, "describe raw.product_events") if r[0] == "event_id"]
+    assert key[0][1] == "VARCHAR"
+
+
+def test_rows_read_with_the_sniffed_dialect_hold_what_an_auto_detecting_read_holds(tmp_path, con):
+    # Each CSV is sniffed once and its rows read with that dialect, no second sniff: every row,
+    # loaded or quarantined, holds at its line the text DuckDB's own auto-detecting read gives.
+    sample_data = pytest.importorskip("tools.sample_data")
+    out = tmp_path / "sample"
+    sample_data.generate(out, accounts=60, seed=5)
+    load_landing(out, con)
+    for table in ("product_events", "crm_contacts", "billing_invoices"):
+        spec = RAW_TABLES[table]
+        strings = ", ".join(c.name for c in spec.columns if c.type == "string")
+        texts = ", ".join(c.name for c in spec.columns)
+        for path in sorted((out / table).glob("*.csv")):
+            source = f"{table}/{path.name}"
+            con.execute(
+                "create or replace temp table _expected as select row_number() over () + 1 "
+                "as line, * from read_csv(?, header = true, all_varchar = true)",
+                [str(path)],
+            )
+            loaded = fetch(
+                con,
+                f"select _source_line, {strings} from raw.{table} where _source_file = ? "
+                f"except select line, {strings} from _expected",
+                [source],
+            )
+            quarantined = fetch(
+                con,
+                f"select _source_line, {texts} from raw_quarantine.{table} "
+                f"where _source_file = ? except select line, {texts} from _expected",
+                [source],
+            )
+            assert (loaded, quarantined) == ([], []), source
+            assert fetch(
+                con,
+                f"select (select count(*) from raw.{table} where _source_file = ?) + "
+                f"(select count(*) from raw_quarantine.{table} where _source_file = ?)",
+                [source, source],
+            ) == fetch(con, "select count(*) from _expected")

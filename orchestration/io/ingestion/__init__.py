@@ -2,7 +2,8 @@
 
 - `landing`: which files the landing folder holds, which are new by content hash, which wait;
 - `raw_tables`: the raw, quarantine and ledger tables (names, columns, DDL);
-- `reading`: opening one file for DuckDB (glob-safe path, encodings, long lines, its columns);
+- `reading`: opening one file for DuckDB (glob-safe path, encodings, line limits, its dialect
+  and columns, sniffed once);
 - `rows`: reading one file as text and checking its rows in SQL;
 - `timestamps`: timestamp text to an instant, value by value, and the plausible range;
 - `loader`: loading files, one transaction per file with its ledger row;

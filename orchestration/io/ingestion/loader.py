@@ -39,7 +39,9 @@ from orchestration.io.ingestion.raw_tables import (
 from orchestration.io.ingestion.reading import (
     CONTROL_CHARACTERS,
     FileRejected,
+    LongLines,
     file_columns,
+    line_limits,
     readable,
     reader,
 )
@@ -168,6 +170,26 @@ def _already_loaded(con: duckdb.DuckDBPyConnection, table: str, digest: str) -> 
     return bool(row[0])
 
 
+def _read_file(
+    con: duckdb.DuckDBPyConnection,
+    spec: RawTable,
+    path: Path,
+    read_path: str,
+    source: str,
+    bounds: TimestampBounds,
+    max_line: int,
+) -> tuple[list[str], str]:
+    """Read and check the file with this line limit: its extra columns and the line SQL."""
+    reader_sql, _ = reader(path, max_line)
+    cols, header, reader_sql = file_columns(con, reader_sql, read_path, path, source, max_line)
+    mapping, extras = map_columns(cols, spec, source, header)
+    add_extra_columns(con, spec.name, extras)
+    line = check_rows(
+        con, spec, path, read_path, mapping, extras, source, bounds, max_line, reader_sql
+    )
+    return extras, line
+
+
 def _load_file(
     con: duckdb.DuckDBPyConnection,
     spec: RawTable,
@@ -187,12 +209,16 @@ def _load_file(
     try:
         if stat.st_size == 0:
             raise FileRejected(f"{source}: unreadable file: the file is empty")
-        reader_sql, _ = reader(path)
         with readable(path) as read_path:
-            cols, header = file_columns(con, reader_sql, read_path, path, source)
-            mapping, extras = map_columns(cols, spec, source, header)
-            add_extra_columns(con, spec.name, extras)
-            line = check_rows(con, spec, path, read_path, mapping, extras, source, bounds)
+            *first, last = line_limits(path)
+            for max_line in first:
+                try:
+                    extras, line = _read_file(con, spec, path, read_path, source, bounds, max_line)
+                    break
+                except LongLines:
+                    continue
+            else:  # no lower limit, or a line longer than it: the last limit raises no LongLines
+                extras, line = _read_file(con, spec, path, read_path, source, bounds, last)
         _write_file(con, spec, extras, line, result, file_stat, loaded_at)
     except Exception as exc:  # one bad file (or a bug it triggers) must not stop the others
         if isinstance(exc, FileRejected):

@@ -18,11 +18,14 @@ from pathlib import Path
 import duckdb
 
 from orchestration.io.contract import DUCKDB_TYPES, LOAD_COLUMNS, Column, RawTable
-from orchestration.io.ingestion import timestamps
+from orchestration.io.ingestion import reading, timestamps
 from orchestration.io.ingestion.raw_tables import QUARANTINE_COLUMNS, quote
 from orchestration.io.ingestion.reading import (
     CONTROL_CHARACTERS,
     FileRejected,
+    LongLines,
+    higher_limit_left,
+    long_lines,
     may_hold_control_characters,
     reader,
     unreadable,
@@ -217,14 +220,21 @@ def check_rows(
     extras: list[str],
     source: str,
     bounds: TimestampBounds,
+    max_line: int | None = None,
+    reader_sql: str | None = None,
 ) -> str:
     """Read the file into temp table _ingest_checked: text, typed values and reason per row.
 
     Each value is cast once; the checks and the insert into raw read the typed columns. The
     table's rowid is the order rows were read in (insertion order is preserved). Returns the
     SQL expression for a row's line number in the file (over _ingest_checked aliased c).
+    Raises LongLines when a line is longer than max_line (below MAX_LINE_BYTES), so the file is
+    read again with the higher limit rather than quarantining that line. reader_sql, when given,
+    reads the file (the dialect file_columns sniffed), else `reader` does.
     """
-    reader_sql, first_line = reader(path)
+    default_sql, first_line = reader(path, max_line)
+    reader_sql = reader_sql or default_sql
+    max_line = max_line or reading.MAX_LINE_BYTES
     text = [
         f"{quote(mapping[c.name])} AS {quote(c.name)}"
         if c.name in mapping
@@ -261,6 +271,8 @@ def check_rows(
             [read_path],
         )
     except duckdb.Error as exc:
+        if long_lines(exc, max_line):
+            raise LongLines(source) from exc
         raise unreadable(source, exc, path) from exc
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _ingest_rejects "
@@ -269,6 +281,13 @@ def check_rows(
     rejects_exist = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_ingest_reject_errors'"
     ).fetchone()[0]
+    if rejects_exist and higher_limit_left(max_line):
+        too_long = con.execute(
+            "SELECT count(*) FROM _ingest_reject_errors "
+            "WHERE lower(cast(error_type AS varchar)) = 'line size over maximum'"
+        ).fetchone()[0]
+        if too_long:
+            raise LongLines(source)
     if rejects_exist:
         con.execute(
             "INSERT INTO _ingest_rejects SELECT line, "
