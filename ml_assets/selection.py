@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from scipy.cluster.hierarchy import fcluster, linkage
 from sklearn.cluster import HDBSCAN, KMeans
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_samples
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
@@ -245,11 +245,22 @@ def _scores(X: np.ndarray, labels: np.ndarray, sil_mask: np.ndarray) -> dict:
     X, labels, sil_mask = X[segmented], labels[segmented], sil_mask[segmented]
     nan = float("nan")
     if len(np.unique(labels)) < 2:
-        return {"silhouette": nan, "calinski_harabasz": nan, "davies_bouldin": nan}
-    return {
-        "silhouette": float(silhouette_score(X[sil_mask], labels[sil_mask]))
+        return {
+            "silhouette": nan,
+            "silhouette_se": nan,
+            "calinski_harabasz": nan,
+            "davies_bouldin": nan,
+        }
+    # The mean of the per-customer silhouettes is silhouette_score; their spread gives its
+    # standard error, the noise a comparison between candidates has to clear.
+    per_customer = (
+        silhouette_samples(X[sil_mask], labels[sil_mask])
         if len(np.unique(labels[sil_mask])) > 1
-        else nan,
+        else np.array([nan])
+    )
+    return {
+        "silhouette": float(per_customer.mean()),
+        "silhouette_se": float(per_customer.std() / np.sqrt(len(per_customer))),
         "calinski_harabasz": float(calinski_harabasz_score(X, labels)),
         "davies_bouldin": float(davies_bouldin_score(X, labels)),
     }
@@ -272,11 +283,15 @@ def _hdbscan_stability(
     return np.nan_to_num(scores.reindex(clusters).mean(axis=1).to_numpy(), nan=0.0)
 
 
-def score_candidates(X: np.ndarray, config: SelectionConfig) -> tuple[pd.DataFrame, dict]:
+def score_candidates(
+    X: np.ndarray, config: SelectionConfig, incumbent: np.ndarray | None = None
+) -> tuple[pd.DataFrame, dict]:
     """The selection table (one row per algorithm and k) and the sample labels of each candidate.
 
     HDBSCAN contributes one row, at the k it finds; its `unsegmented_share` is the share of the
     sampled customers it leaves as noise (0 for the other algorithms, which segment everyone).
+    With an `incumbent` (labels 0..k-1), the k-means row at its k is the refit from the current
+    segments (`start` "current segments"), so keeping them is judged on what keeping them gives.
     """
     rng = np.random.default_rng(config.seed)
     ks = list(range(config.k_min, config.k_max + 1))
@@ -304,6 +319,10 @@ def score_candidates(X: np.ndarray, config: SelectionConfig) -> tuple[pd.DataFra
             stability = {k_found: _hdbscan_stability(Xb, _hdbscan_labels(Xb, config), config)}
         else:
             labels = _labels_for_all_k(algorithm, Xs, ks, config.seed, config)
+            if algorithm == "kmeans" and incumbent is not None:
+                k_now = int(incumbent.max() + 1)
+                if k_now in labels:
+                    labels[k_now] = _refit_from(Xs, incumbent[rows], k_now, config.seed)
             boot_ref = _labels_for_all_k(algorithm, Xb, ks, config.seed, config)
             stability = bootstrap_stability(algorithm, Xb, boot_ref, config)
         seconds = (time.perf_counter() - started) / len(labels)
@@ -319,6 +338,11 @@ def score_candidates(X: np.ndarray, config: SelectionConfig) -> tuple[pd.DataFra
                     "stability_min": float(stability[k].min()),
                     "min_segment_share": float(shares.min()),
                     "unsegmented_share": float(np.mean(lab == NOISE)),
+                    "start": "current segments"
+                    if algorithm == "kmeans"
+                    and incumbent is not None
+                    and k == int(incumbent.max() + 1)
+                    else "fresh",
                     "rows_scored": len(rows),
                     "seconds_per_k": round(seconds, 3),
                 }
@@ -389,7 +413,9 @@ def choose_candidate(
     simplest, kept = chosen, None
     if incumbent_k is not None and int(table.loc[chosen, "k"]) != incumbent_k:
         same_k = eligible[eligible["k"] == incumbent_k]
-        same_k = same_k[same_k["silhouette"] >= best_sil - config.incumbent_tolerance]
+        same_k = same_k[
+            same_k["silhouette"] >= best_sil - _incumbent_margin(same_k, best_row, config)
+        ]
         if len(same_k):
             chosen = kept = same_k["silhouette"].idxmax()
     row = table.loc[chosen]
@@ -398,8 +424,8 @@ def choose_candidate(
             continue
         if index == simplest:
             decision[index] = (
-                f"the simplest stable answer, but within {config.incumbent_tolerance} of the "
-                f"current model's k={incumbent_k}, which is kept"
+                f"the simplest stable answer, but the current model's k={incumbent_k} is as good "
+                "within noise and is kept"
             )
         elif index not in tied.index:
             gap = best_sil - other["silhouette"]
@@ -417,9 +443,10 @@ def choose_candidate(
         else:
             decision[index] = f"as good and as stable as {row['algorithm']} k={row['k']}"
     if kept is not None:
+        margin = float(_incumbent_margin(table.loc[[chosen]], best_row, config).iloc[0])
         why = (
             f"chosen: the current model's k={incumbent_k} is kept, silhouette "
-            f"{row['silhouette']:.3f} within {config.incumbent_tolerance} of the best "
+            f"{row['silhouette']:.3f} within {margin:.3f} of the best "
             f"{best_sil:.3f} ({best_row['algorithm']} k={best_row['k']}); stability "
             f"{row['stability_mean']:.3f}"
         )
@@ -435,6 +462,15 @@ def choose_candidate(
         why += "; fewest segments among the equally good and stable"
     decision[chosen] = why
     return chosen, decision
+
+
+def _incumbent_margin(rows: pd.DataFrame, best: pd.Series, config: SelectionConfig) -> pd.Series:
+    """How far below the best silhouette the current k may be and still be kept: the configured
+    `incumbent_tolerance`, or two standard errors of the silhouette difference when the data is
+    too small for that to be noise (at 240 customers one standard error is about 0.01)."""
+    se = rows.get("silhouette_se", pd.Series(0.0, index=rows.index)).fillna(0.0)
+    se_best = float(best.get("silhouette_se", 0.0) or 0.0)
+    return np.maximum(config.incumbent_tolerance, 2 * np.sqrt(se**2 + se_best**2))
 
 
 def _refusal_message(table: pd.DataFrame, config: SelectionConfig) -> str:
@@ -492,10 +528,10 @@ def select_model(
         )
     # Many small fits: thread start-up and spinning cost more than they save (and on a shared
     # 2-core machine they fight each other), so scoring runs single-threaded.
-    with threadpool_limits(limits=1):
-        table, fitted = score_candidates(X, config)
     incumbent = _relabelled(incumbent)
     incumbent_k = None if incumbent is None else int(incumbent.max() + 1)
+    with threadpool_limits(limits=1):
+        table, fitted = score_candidates(X, config, incumbent)
     best, table["decision"] = choose_candidate(table, config, incumbent_k)
     if best is None:
         pool = (
@@ -515,10 +551,7 @@ def select_model(
     centroids = centroids_of(X[rows], sample_labels, k)
     if algorithm == "kmeans" and k == incumbent_k:
         # Refit from the current segments: the nearest k-means solution to them on this data.
-        known = incumbent != NOISE
-        start = centroids_of(X[known], incumbent[known], k)
-        fit = KMeans(n_clusters=k, init=start, n_init=1, random_state=config.seed).fit(X)
-        labels = nearest(X, fit.cluster_centers_)
+        labels = _refit_from(X, incumbent, k, config.seed)
         table.loc[best, "decision"] += "; refitted from the current model's segments"
     elif algorithm == "kmeans":
         if len(rows) < len(X):
@@ -532,6 +565,15 @@ def select_model(
         labels = nearest(X, centroids)
         labels[rows] = sample_labels
     return _numbered(algorithm, k, X, labels, table, config, reference)
+
+
+def _refit_from(X: np.ndarray, incumbent: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """k-means started at the current segments' centroids (one deterministic run): the nearest
+    k-means solution to them on this data."""
+    known = incumbent != NOISE
+    start = centroids_of(X[known], incumbent[known], k)
+    fit = KMeans(n_clusters=k, init=start, n_init=1, random_state=seed).fit(X)
+    return nearest(X, fit.cluster_centers_)
 
 
 def _relabelled(incumbent: np.ndarray | None) -> np.ndarray | None:
