@@ -35,10 +35,13 @@ def builtin_attribute_names(con: duckdb.DuckDBPyConnection) -> set[str]:
     return table_columns(con, *tables.CUSTOMER_ATTRIBUTES)
 
 
-def read_custom_attributes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The long custom attribute table, names canonical, a custom attribute named like a built-in
-    one kept as `custom_<name>`; empty with its columns when absent."""
-    frame = read_table(con, *tables.CUSTOM_ATTRIBUTES)
+def read_custom_attributes(
+    con: duckdb.DuckDBPyConnection, table: tables.Table = tables.CUSTOM_ATTRIBUTES
+) -> pd.DataFrame:
+    """The long custom attribute table (the latest values, or `table`, e.g. those as of the
+    validation date), names canonical, a custom attribute named like a built-in one kept as
+    `custom_<name>`; empty with its columns when absent."""
+    frame = read_table(con, *table)
     if frame.empty:
         return pd.DataFrame(columns=CUSTOM_ATTRIBUTE_COLUMNS)
     return keep_shadowed_apart(frame, builtin_attribute_names(con))
