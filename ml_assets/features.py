@@ -65,6 +65,17 @@ class FeatureConfig:
     skew_threshold: float = 1.0  # sample skewness above which non-negative values get log1p
     missing_indicator_share: float = 0.05  # add a missing indicator when this share is missing
     max_missing_share: float = 0.95  # attributes missing for more customers carry no signal
+    # A numeric attribute with one value for this share of the customers is near-constant: its
+    # interquartile range is 0, so robust scaling (std fallback) would throw the few others to
+    # the clip and make them a segment of their own, outweighing every real signal.
+    max_mode_share: float = field(
+        default=0.95,
+        metadata={
+            "description": "Numeric attributes where one value covers at least this share of "
+            "the customers are near-constant and not used (their few other values would "
+            "form a segment of their own)."
+        },
+    )
     max_categories: int = 8  # one-hot levels kept per categorical (the rest grouped as other)
     min_category_share: float = 0.02  # levels rarer than this are grouped as other
     categorical_weight: float = 0.5  # weight of one-hot and indicator columns vs numeric ones
@@ -251,6 +262,12 @@ def _fit_numeric(
         return "no variance (constant or absent source)"
     if missing_share > config.max_missing_share:
         return f"missing for {missing_share:.0%} of customers (> {config.max_missing_share:.0%})"
+    mode_share = float(present.value_counts(normalize=True).iloc[0])
+    if kind == "numeric" and mode_share >= config.max_mode_share:
+        return (
+            f"near-constant: one value for {mode_share:.0%} of customers "
+            f"(>= {config.max_mode_share:.0%})"
+        )
     p10, p90 = np.percentile(present, [10, 90])
     log = bool(
         kind == "numeric"

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from ml_assets import plots
+from ml_assets.hierarchy import UNSEGMENTED
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
@@ -108,6 +109,14 @@ def render_report(
             if c in overview
         ]
         sections.append("<h2>Segments, names and playbooks</h2>" + html_table(overview[columns]))
+        noise = profiles[profiles["segment_id"] == UNSEGMENTED]
+        if len(noise):
+            share = float(noise["share"].iloc[0]) if "share" in noise else float("nan")
+            sections.append(
+                f'<p class="unsegmented">Unsegmented: {int(noise["size"].iloc[0]):,} customers '
+                f"({share:.1%}) fit no segment of the density model; they get no playbook, "
+                "no audience and no task, and the CRM shows them as unsegmented.</p>"
+            )
         sections.append(_png_tag(plots.segment_size_chart(sizes), "segment sizes"))
         if lift_png:
             sections.append(

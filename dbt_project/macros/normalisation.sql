@@ -66,6 +66,20 @@
     nullif(lower(trim(cast({{ column }} as {{ dbt.type_string() }}))), '')
 {%- endmacro %}
 
+{#- An attribute name in its one canonical spelling, lower snake_case: runs of anything but ASCII
+    letters and digits become one underscore, none at either end ("Contract Type", contract-type
+    and CONTRACT_TYPE are all contract_type). The same rule as the Python
+    ml_assets.governance.canonical_name, so the warehouse, the policy and the console agree. -#}
+{% macro canonical_label(column) -%}
+    nullif(
+        regexp_replace(
+            regexp_replace(lower(trim(cast({{ column }} as {{ dbt.type_string() }}))), '[^a-z0-9]+', '_', 'g'),
+            '^_+|_+$', '', 'g'
+        ),
+        ''
+    )
+{%- endmacro %}
+
 {#- A timestamp (with or without offset) as a naive UTC timestamp.
     DuckDB casts timestamptz to the session time zone, so convert explicitly there. -#}
 {% macro to_utc_timestamp(column) -%}

@@ -4,6 +4,10 @@ The segment synced per customer is the *published* one of the latest scoring run
 membership history (anti-flapping holds boundary customers, so the CRM does not see them flip);
 before any run is recorded, the raw model assignment is used. Segment ids are stable text ids
 ("seg_01"); names and playbooks come from the segment profiles by id.
+
+Customers a density model leaves "unsegmented" are not a segment to act on: the CRM field says
+`unsegmented` explicitly, with no playbook (an account that leaves a segment must not keep the
+stale one in the CRM), and they are in no audience and get no CSM task.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from ml_assets.governance.consent import (
     marketing_consented_addresses,
     normalise_email,
 )
+from ml_assets.hierarchy import UNSEGMENTED
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,10 @@ def desired_crm_fields(inputs: Inputs) -> pd.DataFrame:
     """One row per CRM account: its customer's segment (the most confident one on a tie)."""
     frame = _with_profiles(inputs)
     frame = frame[frame["crm_account_id"].notna()]
+    # unsegmented accounts say so; no playbook applies to them
+    frame["playbook_action"] = frame["playbook_action"].where(
+        frame["segment_id"] != UNSEGMENTED, None
+    )
     sort_by = (
         ["crm_account_id", "confidence"] if "confidence" in frame.columns else ["crm_account_id"]
     )
@@ -133,6 +142,7 @@ def desired_audiences(inputs: Inputs) -> pd.DataFrame:
     email reachable, and no other address is sent instead: the customer is left out.
     """
     frame = _with_profiles(inputs)
+    frame = frame[frame["segment_id"] != UNSEGMENTED]  # no audience of the unsegmented
     frame = frame.assign(email=normalise_email(frame["primary_email"]))
     frame = frame[frame["email"].notna()]
     if inputs.consent_events is None:
@@ -156,6 +166,7 @@ def desired_csm_tasks(inputs: Inputs) -> pd.DataFrame:
     staying, re-running or retraining (segment ids are kept) never creates another."""
     frame = _with_profiles(inputs)
     frame = frame[frame["create_csm_task"].fillna(False).astype(bool)]
+    frame = frame[frame["segment_id"] != UNSEGMENTED]  # no playbook, no task
     action = frame["playbook_action"].fillna("Review the account").astype(str)
     return pd.DataFrame(
         {

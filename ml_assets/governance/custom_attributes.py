@@ -3,7 +3,10 @@ the governance policy lets segmentation use, and how the allowed ones become cat
 typed columns and quality scores like the built-in attributes.
 
 Names are canonical (`canonical_name`): "Contract Type" in the CRM and `contract-type` in the
-policy are the one attribute `contract_type`.
+policy are the one attribute `contract_type`. A custom attribute whose canonical name is that of a
+built-in attribute (a CRM field "Tenure Days" next to the built-in tenure_days) is kept under the
+prefixed name `custom_tenure_days` (`shadowed_custom_attributes`), never silently dropped; the
+policy classifies it under that name, and the coverage check warns naming it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ml_assets.features import CATALOG_FIELDS
-from ml_assets.governance.policy import GovernancePolicy, canonical_name
+from ml_assets.governance.policy import SHADOW_PREFIX, GovernancePolicy, canonical_name
 
 CUSTOM_ATTRIBUTE_COLUMNS = ["customer_key", "attribute", "value", "updated_at"]
 CUSTOM_GROUP = "custom"  # the attribute_group of every custom attribute in the catalog
@@ -42,6 +45,32 @@ def canonical_custom_attributes(custom_attributes: pd.DataFrame) -> pd.DataFrame
         return custom_attributes
     names = custom_attributes["attribute"]
     return custom_attributes.assign(attribute=names.where(names.isna(), names.map(canonical_name)))
+
+
+def shadowed_custom_attributes(names: Iterable[str], builtin: Iterable[str]) -> dict[str, str]:
+    """Custom attribute names (canonical) that a built-in attribute already uses, each with the
+    name it is kept under: `custom_<name>` (prefixed again while that is taken too)."""
+    taken = {canonical_name(n) for n in builtin}
+    present = {canonical_name(n) for n in names if pd.notna(n)}
+    renamed = {}
+    for name in sorted(present & taken):
+        new = SHADOW_PREFIX + name
+        while new in taken or new in present:
+            new = SHADOW_PREFIX + new
+        renamed[name] = new
+    return renamed
+
+
+def keep_shadowed_apart(custom_attributes: pd.DataFrame, builtin: Iterable[str]) -> pd.DataFrame:
+    """The long table (names canonical) with every custom attribute that a built-in attribute
+    shadows renamed as `shadowed_custom_attributes` says."""
+    frame = canonical_custom_attributes(custom_attributes)
+    if frame.empty or "attribute" not in frame.columns:
+        return frame
+    renamed = shadowed_custom_attributes(frame["attribute"].dropna().unique(), builtin)
+    if not renamed:
+        return frame
+    return frame.assign(attribute=frame["attribute"].replace(renamed))
 
 
 def pivot_custom_attributes(custom_attributes: pd.DataFrame) -> pd.DataFrame:
@@ -126,13 +155,13 @@ def custom_attribute_catalog(
     """Catalog entries (the columns of the dbt attribute catalog) of the custom attributes present.
 
     Group `custom`, source crm, data type from the policy entry or inferred from the values,
-    segmentation policy from the policy (`unclassified` when it has none: never a feature). A custom
-    attribute named like a built-in attribute (`taken`) is left out: the built-in one wins.
+    segmentation policy from the policy (`unclassified` when it has none: never a feature). Custom
+    attributes named like a built-in attribute (`taken`) are kept under their prefixed name
+    (`keep_shadowed_apart`; a no-op when the long table was read with `read_custom_attributes`).
     """
-    wide = pivot_custom_attributes(custom_attributes)
-    taken = {canonical_name(n) for n in taken}
+    wide = pivot_custom_attributes(keep_shadowed_apart(custom_attributes, taken))
     rows = []
-    for name in sorted(c for c in wide.columns if c not in taken):
+    for name in sorted(wide.columns):
         entry = policy.custom_attribute(name)
         data_type = (entry.data_type if entry else None) or infer_custom_type(wide[name])
         note = f": {entry.note.strip()}" if entry and entry.note else ""

@@ -14,8 +14,8 @@ from typing import NamedTuple
 import pandas as pd
 
 from ml_assets.governance.custom_attributes import (
-    canonical_custom_attributes,
     custom_attribute_status,
+    keep_shadowed_apart,
     unmatched_policy_entries,
 )
 from ml_assets.governance.policy import (
@@ -127,8 +127,11 @@ def assess_governance(
     policy: GovernancePolicy,
 ) -> GovernanceReport:
     """Mismatches, proxies and feature exclusions for `customer_attributes` and the long custom
-    attribute table (see `detect_proxies`); custom attribute names are compared canonically."""
-    custom_attributes = canonical_custom_attributes(custom_attributes)
+    attribute table (see `detect_proxies`); custom attribute names are compared canonically, and
+    one named like a built-in attribute is assessed as `custom_<name>`."""
+    custom_attributes = keep_shadowed_apart(
+        custom_attributes, [*attributes.columns, *catalog["attribute_name"]]
+    )
     custom_names = sorted(custom_attributes["attribute"].dropna().unique())
     if attributes.empty:
         attributes = pd.DataFrame({"customer_key": pd.Series(dtype=object)})

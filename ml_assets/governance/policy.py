@@ -57,6 +57,9 @@ BUILTIN_PROTECTED_TERMS = (
 
 
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
+# A custom attribute named like a built-in attribute of customer_attributes is kept under this
+# prefix ("tenure_days" from the CRM becomes custom_tenure_days), and classified under that name.
+SHADOW_PREFIX = "custom_"
 
 
 def canonical_name(name: object) -> str:
@@ -198,9 +201,15 @@ def parse_policy(raw: Any, source: str = "governance policy") -> GovernancePolic
         if not key:
             errors.append(f"{section}: {name!r} is not a usable attribute name")
         elif key in spelled and spelled[key] != f"{section}.{name}":
+            shadowed = (
+                f"; a CRM custom attribute named like the built-in one is kept as "
+                f"{SHADOW_PREFIX}{key}: classify it under that name"
+                if {section, spelled[key].partition(".")[0]} == {"attributes", "custom_attributes"}
+                else ""
+            )
             errors.append(
                 f"{section}.{name}: the same attribute as {spelled[key]} (both are {key!r}; "
-                "names are compared ignoring case and punctuation)"
+                f"names are compared ignoring case and punctuation){shadowed}"
             )
         spelled.setdefault(key, f"{section}.{name}")
         return key

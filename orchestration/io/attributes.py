@@ -2,9 +2,12 @@
 joined wide, the catalog that describes both, and their quality.
 
 Training (segment_model) and scoring (customer_segments, the validation snapshot, profiles) read
-through `read_attributes`, so a model is scored on exactly the columns it was trained on. The
-custom attributes have no history (the CRM delivers the latest value), so every snapshot gets
-their current values.
+through `read_attributes`, so a model is scored on exactly the columns it was trained on. Each
+snapshot gets the custom values of its date: the current snapshot the latest ones
+(marts.customer_custom_attributes), the validation snapshot those updated on or before the
+validation date (marts.customer_custom_attributes_validation; values without updated_at count as
+known, see its dbt doc). A warehouse built before that table existed falls back to the latest
+values.
 """
 
 from __future__ import annotations
@@ -23,7 +26,16 @@ from ml_assets.governance import (
 from orchestration.io import tables
 from orchestration.io.governance import read_custom_attributes
 from orchestration.io.tables import Table
-from orchestration.io.warehouse import read_table
+from orchestration.io.warehouse import read_table, table_exists
+
+# The custom attributes each attribute snapshot is joined with (its own date's values).
+CUSTOM_VALUES_OF = {tables.CUSTOMER_ATTRIBUTES_VALIDATION: tables.CUSTOM_ATTRIBUTES_VALIDATION}
+
+
+def custom_values_for(con: duckdb.DuckDBPyConnection, source: Table) -> Table:
+    """The custom attribute table whose values are those of the snapshot `source`'s date."""
+    table = CUSTOM_VALUES_OF.get(source, tables.CUSTOM_ATTRIBUTES)
+    return table if table_exists(con, *table) else tables.CUSTOM_ATTRIBUTES
 
 
 def model_catalog(
@@ -45,12 +57,14 @@ def read_attributes(
     custom: Iterable[str] = (),
 ) -> pd.DataFrame:
     """The snapshot `source` with the custom attributes `custom` (those the catalog describes)
-    joined as typed columns; customers without a value get a missing value."""
+    joined as typed columns, with the values of the snapshot's date (`custom_values_for`);
+    customers without a value get a missing value."""
     attributes = read_table(con, *source)
     names = [n for n in custom if n not in attributes.columns]
     if attributes.empty or not names or catalog is None:
         return attributes
-    wide = widen_custom_attributes(read_custom_attributes(con), catalog, names)
+    long = read_custom_attributes(con, custom_values_for(con, source))
+    wide = widen_custom_attributes(long, catalog, names)
     if not len(wide.columns):
         return attributes
     wide.index = wide.index.astype(attributes["customer_key"].dtype)

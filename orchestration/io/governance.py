@@ -19,22 +19,42 @@ from ml_assets.governance import (
     GovernedFeatures,
     assert_policy_matches_catalog,
     assess_governance,
-    canonical_custom_attributes,
     decisions_frame,
     features_from_decisions,
+    keep_shadowed_apart,
+    shadowed_custom_attributes,
 )
 from orchestration.io import tables
 from orchestration.io.catalog import load_attribute_catalog
 from orchestration.io.config_files import load_policy
-from orchestration.io.warehouse import read_table, replace_table
+from orchestration.io.warehouse import read_table, replace_table, table_columns
 
 
-def read_custom_attributes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The long custom attribute table, names canonical; empty with its columns when absent."""
-    frame = read_table(con, *tables.CUSTOM_ATTRIBUTES)
+def builtin_attribute_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The columns of customer_attributes: names a custom attribute may not take."""
+    return table_columns(con, *tables.CUSTOMER_ATTRIBUTES)
+
+
+def read_custom_attributes(
+    con: duckdb.DuckDBPyConnection, table: tables.Table = tables.CUSTOM_ATTRIBUTES
+) -> pd.DataFrame:
+    """The long custom attribute table (the latest values, or `table`, e.g. those as of the
+    validation date), names canonical, a custom attribute named like a built-in one kept as
+    `custom_<name>`; empty with its columns when absent."""
+    frame = read_table(con, *table)
     if frame.empty:
         return pd.DataFrame(columns=CUSTOM_ATTRIBUTE_COLUMNS)
-    return canonical_custom_attributes(frame)
+    return keep_shadowed_apart(frame, builtin_attribute_names(con))
+
+
+def read_shadowed_custom_attributes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Custom attribute (canonical) -> the name it is kept under, for those a built-in shadows."""
+    frame = read_table(con, *tables.CUSTOM_ATTRIBUTES)
+    if frame.empty:
+        return {}
+    return shadowed_custom_attributes(
+        frame["attribute"].dropna().unique(), builtin_attribute_names(con)
+    )
 
 
 def assess_warehouse(

@@ -55,6 +55,8 @@ CUSTOMER_ATTRIBUTES_VALIDATION = Table("marts", "customer_attributes_validation"
 # one row: scoring_date, validation_date, outcome_end_date, outcome_window_days
 REFERENCE_PERIOD = Table("marts", "reference_period")
 CUSTOM_ATTRIBUTES = Table("marts", "customer_custom_attributes")
+# The custom attributes as of the validation date, for the validation snapshot.
+CUSTOM_ATTRIBUTES_VALIDATION = Table("marts", "customer_custom_attributes_validation")
 ATTRIBUTE_QUALITY = Table("marts", "attribute_quality")
 CUSTOMER_OUTCOMES = Table("marts", "customer_outcomes")
 DIM_CUSTOMERS = Table("marts", "dim_customers")

@@ -30,6 +30,8 @@ CUSTOM_POLICY = {
     "SEATS": "allowed",  # numeric, inferred from the values
     "Primary Contact Gender": "prohibited",
     "Lead Source": "allowed",  # no such attribute in the data
+    # the CRM's "Tenure Days" is named like the built-in tenure_days: kept as custom_tenure_days
+    "Custom Tenure Days": "allowed",
 }
 
 
@@ -66,6 +68,13 @@ def project(tmp_path):
                 }
             ),
             pd.DataFrame({"customer_key": keys, "attribute": "Favourite Colour", "value": "red"}),
+            pd.DataFrame(
+                {
+                    "customer_key": keys,
+                    "attribute": "Tenure Days",
+                    "value": rng.integers(30, 60, len(keys)).astype(str),
+                }
+            ),
         ],
         ignore_index=True,
     ).assign(updated_at=pd.Timestamp("2026-01-01"))
@@ -140,6 +149,10 @@ def test_allowed_custom_attributes_change_the_features_and_the_segments(project,
     assert "primary_contact_gender" not in model.transformer.attributes
     assert not used.loc["primary_contact_gender", "used"]
     assert "favourite_colour" not in model.transformer.attributes  # unclassified
+    # the CRM's "Tenure Days" shadows the built-in tenure_days: both are there, apart
+    assert used.loc["custom_tenure_days", "group"] == "custom"
+    assert used.loc["custom_tenure_days", "used"] and used.loc["tenure_days", "used"]
+    assert used.loc["tenure_days", "group"] != "custom"
 
     both = plain_segments.merge(segments, on="customer_key", suffixes=("_plain", "_custom"))
     assert adjusted_rand_score(both["segment_id_plain"], both["segment_id_custom"]) < 0.9
@@ -169,5 +182,7 @@ def test_coverage_check_warns_naming_unmatched_entries_and_unclassified_attribut
     metadata = {k: v.value for k, v in evaluation.metadata.items()}
     assert metadata["unmatched_policy_entries"] == ["lead_source"]
     assert metadata["unclassified_custom_attributes"] == ["favourite_colour"]
+    assert metadata["shadowed_custom_attributes"] == {"tenure_days": "custom_tenure_days"}
     assert "lead_source" in evaluation.description
     assert "favourite_colour" in evaluation.description
+    assert "tenure_days -> custom_tenure_days" in evaluation.description

@@ -17,6 +17,7 @@ from ml_assets.governance import (
     custom_attribute_quality,
     custom_attribute_status,
     parse_policy,
+    shadowed_custom_attributes,
     widen_custom_attributes,
 )
 from tests.support.synthetic import synthetic_customers
@@ -92,6 +93,47 @@ def test_unmatched_policy_entries_and_unclassified_attributes_are_reported():
     assert report.unclassified == ["favourite_colour"]
     assert report.features.usable_custom_attributes == ["auto_renew", "contract_type", "seats"]
     assert "primary_contact_gender" in report.features.excluded
+
+
+def test_a_custom_attribute_named_like_a_built_in_one_is_kept_apart_not_dropped():
+    assert shadowed_custom_attributes(["Tenure Days", "seats"], ["tenure_days"]) == {
+        "tenure_days": "custom_tenure_days"
+    }
+    # the prefixed name is taken too: prefixed again
+    twice = shadowed_custom_attributes(["mrr"], ["mrr", "custom_mrr"])
+    assert twice == {"mrr": "custom_custom_mrr"}
+    policy = parse_policy(
+        {
+            "attributes": {"customer_key": "prohibited", "tenure_days": "allowed"},
+            "custom_attributes": {"Custom Tenure Days": "allowed"},
+        }
+    )
+    custom = _long({"Tenure Days": ["10", "250", "40", "30"]})
+    attributes = pd.DataFrame({"customer_key": [f"c{i}" for i in range(4)], "tenure_days": 1.0})
+    catalog = pd.DataFrame(
+        {
+            "attribute_name": ["customer_key", "tenure_days"],
+            "segmentation_policy": ["prohibited", "allowed"],
+            "data_type": ["identifier", "numeric"],
+        }
+    )
+    report = assess_governance(attributes, custom, catalog, policy)
+    # classified and usable under the name it is kept as
+    assert report.features.usable_custom_attributes == ["custom_tenure_days"]
+    assert report.unmatched_policy_entries == [] and report.unclassified == []
+    assert "tenure_days" not in report.features.excluded  # the built-in one is untouched
+    entries = custom_attribute_catalog(policy, custom, taken=["tenure_days"])
+    assert entries["attribute_name"].tolist() == ["custom_tenure_days"]
+    assert entries["segmentation_policy"].tolist() == ["allowed"]
+
+
+def test_classifying_a_shadowed_custom_attribute_under_the_built_in_name_says_how():
+    raw = {
+        "attributes": {"tenure_days": "allowed"},
+        "custom_attributes": {"Tenure Days": "allowed"},
+    }
+    with pytest.raises(PolicyError, match="kept as custom_tenure_days: classify it under that"):
+        parse_policy(raw)
 
 
 def test_custom_attributes_get_typed_catalog_entries_columns_and_quality():

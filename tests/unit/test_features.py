@@ -41,6 +41,22 @@ def test_no_variance_low_quality_and_excluded_are_dropped_with_reasons(data):
     assert "tickets_90d" not in fm.feature_names
 
 
+def test_near_constant_numeric_attributes_are_not_used(data):
+    """One value for >= 95% of customers: robust scaling would make the few others a segment."""
+    attributes = data["attributes"].copy()
+    rare = np.zeros(len(attributes))
+    rare[:12] = 1.0  # 3% of 400
+    attributes["events_90d"] = rare
+    attributes["unsubscribed_flag"] = rare  # a rare flag is fine: weighted 0/1, never blown up
+    fm = build_feature_matrix(attributes, data["catalog"], data["quality"], FeatureConfig())
+    dropped = {d["attribute"]: d["reason"] for d in fm.dropped}
+    assert dropped["events_90d"] == "near-constant: one value for 97% of customers (>= 95%)"
+    assert "unsubscribed_flag" in {c["attribute"] for c in fm.chosen}
+    lenient = FeatureConfig(max_mode_share=1.0)
+    fm = build_feature_matrix(attributes, data["catalog"], data["quality"], lenient)
+    assert "events_90d" in {c["attribute"] for c in fm.chosen}
+
+
 def test_undocumented_columns_are_never_used(data):
     attributes = data["attributes"].assign(secret_score=np.arange(len(data["attributes"])))
     fm = build_feature_matrix(attributes, data["catalog"], None, FeatureConfig())

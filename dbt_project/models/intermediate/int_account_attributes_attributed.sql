@@ -1,4 +1,4 @@
--- One row per CRM account per custom attribute (stg_crm__account_attributes), with the customer its
+-- One row per CRM account per custom attribute and update (stg_crm__account_attributes), with the customer its
 -- CRM account resolves to in the identity graph (null when it resolves to none). The one place this
 -- source is attributed to customers.
 with

@@ -6,7 +6,9 @@ attributes, ...) and persists that decision for the segment model downstream.
 The warning `custom_attribute_coverage` check on customer_custom_attributes names the custom
 attributes nobody has classified (unusable until someone does) and the policy entries that match
 no custom attribute in the data (a misspelt key, or an attribute the CRM no longer sends); names
-are compared ignoring case and punctuation. The logic lives in ml_assets.governance.
+are compared ignoring case and punctuation. It also names the custom attributes a built-in
+attribute of customer_attributes shadows (same canonical name): they are kept as `custom_<name>`.
+The logic lives in ml_assets.governance.
 """
 
 from dagster import (
@@ -32,6 +34,7 @@ from orchestration.io.catalog import default_manifest_path, load_attribute_catal
 from orchestration.io.governance import (
     assess_warehouse,
     read_custom_attributes,
+    read_shadowed_custom_attributes,
     write_feature_decisions,
 )
 
@@ -66,6 +69,7 @@ def governance_policy(
     allowed_protected = allowed_protected_attributes(policy, catalog)
     with warehouse.connect() as con:
         report = assess_warehouse(con, catalog, policy)
+        shadowed = read_shadowed_custom_attributes(con)
         if not report.mismatches and not allowed_protected:
             # the segment model of this run reuses these instead of measuring proxies again
             write_feature_decisions(con, report.features, context.run.run_id, policy, manifest)
@@ -94,6 +98,7 @@ def governance_policy(
             "unclassified_custom_attributes": MetadataValue.json(report.unclassified),
             "unmatched_policy_entries": MetadataValue.json(report.unmatched_policy_entries),
             "protected_overrides": MetadataValue.json(report.protected_overrides),
+            "shadowed_custom_attributes": MetadataValue.json(shadowed),
             "allowed_protected_attributes": MetadataValue.json(allowed_protected),
             "excluded_features": MetadataValue.json(report.features.excluded),
             "usable_custom_attributes": MetadataValue.json(
@@ -110,8 +115,9 @@ def governance_policy(
     pool="duckdb",
     description=(
         "Every custom attribute in the data is classified in the governance policy, and every "
-        "custom_attributes entry of the policy matches one (ignoring case and punctuation). "
-        "A warning names the unclassified attributes and the unmatched entries."
+        "custom_attributes entry of the policy matches one (ignoring case and punctuation), and "
+        "no custom attribute is named like a built-in one. A warning names the unclassified "
+        "attributes, the unmatched entries and the shadowed attributes (kept as custom_<name>)."
     ),
 )
 def custom_attribute_coverage(
@@ -129,9 +135,16 @@ def custom_attribute_coverage(
         )
     with warehouse.connect(read_only=True) as con:
         names = read_custom_attributes(con)["attribute"].dropna().unique()
+        shadowed = read_shadowed_custom_attributes(con)
     unclassified = unclassified_custom_attributes(policy, names)
     unmatched = unmatched_policy_entries(policy, names)
     problems = []
+    if shadowed:
+        problems.append(
+            "custom attribute(s) named like a built-in attribute of customer_attributes, kept "
+            "under another name (classify them under either): "
+            + ", ".join(f"{old} -> {new}" for old, new in shadowed.items())
+        )
     if unclassified:
         problems.append(
             f"custom attribute(s) not classified in {policy.source} (never used until "
@@ -147,10 +160,12 @@ def custom_attribute_coverage(
     return AssetCheckResult(
         passed=not problems,
         severity=AssetCheckSeverity.WARN,
-        description="\n".join(problems) or "every custom attribute is classified and matched",
+        description="\n".join(problems)
+        or "every custom attribute is classified and matched, none shadowed",
         metadata={
             "unclassified_custom_attributes": MetadataValue.json(unclassified),
             "unmatched_policy_entries": MetadataValue.json(unmatched),
+            "shadowed_custom_attributes": MetadataValue.json(shadowed),
             "custom_attributes_in_data": len(names),
         },
     )

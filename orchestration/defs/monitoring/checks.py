@@ -30,6 +30,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from ml_assets.hierarchy import UNSEGMENTED
 from ml_assets.monitoring import outcomes, stability
 from ml_assets.monitoring.drift import drift_against_previous_run
 from ml_assets.selection import SelectionConfig, refit
@@ -89,8 +90,10 @@ def segment_stability(
 ) -> AssetCheckResult:
     started = time.perf_counter()
     with warehouse.connect(read_only=True) as con:
-        segments = read_segments(con)
-        model = scoring_model(segments, model_store)
+        scored = read_segments(con)
+        # A density model's noise is no segment: it has nothing to reproduce.
+        segments = scored[scored["segment_id"] != UNSEGMENTED]
+        model = scoring_model(scored, model_store)
         X, feature_names, _ = feature_matrix(con, segments, model)
         data_as_of = model_lifecycle.data_as_of(con)
     k = segments["segment_id"].nunique()
@@ -133,6 +136,7 @@ def segment_stability(
             "min_jaccard": result.min_jaccard,
             "mean_jaccard": result.mean_jaccard,
             "segments": int(k),
+            "unsegmented_customers": len(scored) - len(segments),
             "features": len(feature_names),
             "refit": refit_name,
             "n_boot": result.n_boot,
@@ -141,7 +145,7 @@ def segment_stability(
             "runtime_s": round(time.perf_counter() - started, 2),
         },
     )
-    _held(verdict, "segment_stability", warehouse, segments)
+    _held(verdict, "segment_stability", warehouse, scored)
     return verdict
 
 

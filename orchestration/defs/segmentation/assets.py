@@ -56,6 +56,7 @@ OUTCOMES = dbt_table_key(tables.CUSTOMER_OUTCOMES)
 VALIDATION_ATTRIBUTES = dbt_table_key(tables.CUSTOMER_ATTRIBUTES_VALIDATION)
 DIM_CUSTOMERS = dbt_table_key(tables.DIM_CUSTOMERS)
 CUSTOM_ATTRIBUTES = dbt_table_key(tables.CUSTOM_ATTRIBUTES)
+VALIDATION_CUSTOM_ATTRIBUTES = dbt_table_key(tables.CUSTOM_ATTRIBUTES_VALIDATION)
 
 
 def _consented(warehouse: WarehouseResource, attributes: pd.DataFrame) -> pd.Series:
@@ -316,7 +317,7 @@ def validation_segments(
     key=AssetKey(tables.VALIDATION_SEGMENTS.path),
     kinds=KINDS,
     pool="duckdb",
-    deps=[segment_model, VALIDATION_ATTRIBUTES, DIM_CUSTOMERS],
+    deps=[segment_model, VALIDATION_ATTRIBUTES, VALIDATION_CUSTOM_ATTRIBUTES, DIM_CUSTOMERS],
     description="The current model's segment per customer on the validation snapshot "
     "(attributes as of scoring date - outcome window): what outcomes are compared with.",
 )

@@ -8,11 +8,12 @@ source as (
 
 deduplicated as (
 
-    -- one value per account and attribute: the latest update wins
+    -- one row per account, attribute and update (its history: the validation snapshot needs the
+    -- value as of its date); a redelivery of the same update counts once, the latest load wins
     {{ deduplicate(
         'source',
-        partition_by=clean_id('account_id') ~ ', ' ~ clean_label('attribute'),
-        order_by='updated_at desc nulls last, ' ~ latest_load_order()
+        partition_by=clean_id('account_id') ~ ', ' ~ canonical_label('attribute') ~ ', ' ~ to_utc_timestamp('updated_at'),
+        order_by=latest_load_order()
     ) }}
 
 ),
@@ -20,9 +21,9 @@ deduplicated as (
 renamed as (
 
     select
-        {{ surrogate_key([clean_id('account_id'), clean_label('attribute')]) }} as account_attribute_id,
+        {{ surrogate_key([clean_id('account_id'), canonical_label('attribute'), to_utc_timestamp('updated_at')]) }} as account_attribute_id,
         {{ clean_id('account_id') }} as account_id,
-        {{ clean_label('attribute') }} as attribute,
+        {{ canonical_label('attribute') }} as attribute,
         nullif(trim(value), '') as value,
         {{ to_utc_timestamp('updated_at') }} as updated_at,
         {{ to_utc_timestamp('_loaded_at') }} as loaded_at
