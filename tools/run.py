@@ -3,6 +3,8 @@
 `python -m tools.run --drop DIR [--drop DIR2] [--brief]` first copies the files of a generated
 history period (`tools.sample_data --periods`) into LANDING_DIR, as a nightly export would;
 `make demo` runs the first period, then the next two, so the report shows migration and entries.
+dbt runs incrementally (the staging models add the raw rows loaded since the last run);
+`--full-refresh` (or DBT_FULL_REFRESH=1) rebuilds them from every raw row instead.
 
 The run is recorded in DAGSTER_HOME, so it shows up in the UI (`make ui`) like any other run. A run
 whose process died (kill -9, a lost machine) stays STARTED in the instance and keeps its `duckdb`
@@ -181,7 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--brief", action="store_true", help="one line instead of the summary tables"
     )
+    parser.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="dbt rebuilds its incremental models from every raw row (DBT_FULL_REFRESH=1)",
+    )
     args = parser.parse_args(argv)
+    if args.full_refresh:
+        os.environ["DBT_FULL_REFRESH"] = "1"  # read by settings.dbt_full_refresh in this process
     for folder in args.drop:
         copied = drop_period(folder, settings.landing_dir())
         print(f"Dropped {copied} files of {folder.name} into {settings.landing_dir()}")

@@ -83,6 +83,20 @@ def dbt_threads() -> int:
     return int(os.environ.get("DBT_THREADS") or 2)
 
 
+def dbt_full_refresh() -> bool:
+    """DBT_FULL_REFRESH (default off; 1/true/yes/on): the pipeline's `dbt build` runs with
+    `--full-refresh`, rebuilding the incremental staging models from every raw row instead of
+    adding the rows loaded since the last run (the same tables; needed after a model's logic
+    changes)."""
+    return (os.environ.get("DBT_FULL_REFRESH") or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def dbt_build_args() -> list[str]:
+    """`dbt build` arguments every pipeline build shares: the excludes, and `--full-refresh` when
+    DBT_FULL_REFRESH asks for it (incremental by default)."""
+    return [*DBT_BUILD_EXCLUDES, *(["--full-refresh"] if dbt_full_refresh() else [])]
+
+
 def duckdb_memory_limit() -> str:
     """DUCKDB_MEMORY_LIMIT (default 4GB): DuckDB's memory limit during `dbt build`; beyond it
     DuckDB spills to the temp directory instead of growing (its own default is 80% of RAM)."""

@@ -42,14 +42,22 @@ def scalar(warehouse: Path, sql: str):
 
 
 def rebuilt_without(source: Path, tmp_path: Path, deletes: list[str]) -> Path:
-    """A copy of the built warehouse with raw rows deleted, rebuilt at the same scoring date."""
+    """A copy of the built warehouse with raw rows deleted, rebuilt at the same scoring date
+    (a full refresh: an incremental staging model only adds rows, it never forgets deleted ones)."""
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(source, warehouse)
     with duckdb.connect(str(warehouse)) as con:
         for statement in deletes:
             con.execute(statement)
     run_dbt(
-        ["run", "--exclude", "tag:reporting", "--vars", f"{{scoring_date: '{SCORING_DATE}'}}"],
+        [
+            "run",
+            "--full-refresh",
+            "--exclude",
+            "tag:reporting",
+            "--vars",
+            f"{{scoring_date: '{SCORING_DATE}'}}",
+        ],
         warehouse,
     )
     return warehouse

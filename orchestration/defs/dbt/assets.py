@@ -112,7 +112,8 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wareh
         raise Failure(description=f"event taxonomy additions: {exc}") from exc
     echoed = io.StringIO()
     with settings.warehouse_path_for_subprocesses(warehouse.file), redirect_stdout(echoed):
-        command = ["build", *settings.DBT_BUILD_EXCLUDES, *dbt_vars]
+        # incremental by default; DBT_FULL_REFRESH rebuilds the incremental models from raw
+        command = ["build", *settings.dbt_build_args(), *dbt_vars]
         invocation = dbt.cli(command, context=context, raise_on_error=False)
         events = list(invocation.stream())
     lines = echoed.getvalue().splitlines()

@@ -1,8 +1,21 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='invoice_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
+
+-- Incremental (macros/incremental.sql): only raw rows loaded since the last run are read; the latest
+-- delivery wins, so a new delivery of an invoice replaces the kept row (delete+insert on invoice_id).
+
 with
 
 source as (
 
     select * from {{ source('billing', 'billing_invoices') }}
+    {{ loaded_after_watermark() }}
 
 ),
 

@@ -1,8 +1,21 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='event_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
+
+-- Incremental (macros/incremental.sql): only raw rows loaded since the last run are read; the first
+-- delivery wins, so an event_id already kept is never replaced by a later redelivery.
+
 with
 
 source as (
 
     select * from {{ source('email', 'email_events') }}
+    {{ loaded_after_watermark() }}
 
 ),
 
@@ -43,3 +56,4 @@ renamed as (
 )
 
 select * from renamed
+{{ not_already_kept('renamed', 'event_id') }}

@@ -1,14 +1,27 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='event_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
+
+-- Incremental (macros/incremental.sql): only raw rows loaded since the last run are read; the first
+-- delivery wins, so an event_id already kept is never replaced by a later redelivery.
+
 with
 
 source as (
 
     select * from {{ source('product', 'product_events') }}
+    {{ loaded_after_watermark() }}
 
 ),
 
+-- trackers redeliver events: keep the first delivery of each event_id
 deduplicated as (
 
-    -- trackers redeliver events: keep the first delivery of each event_id
     {{ deduplicate(
         'source',
         partition_by=clean_id('event_id'),
@@ -35,3 +48,4 @@ renamed as (
 )
 
 select * from renamed
+{{ not_already_kept('renamed', 'event_id') }}

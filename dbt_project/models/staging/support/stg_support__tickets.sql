@@ -1,8 +1,20 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='ticket_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
+
+-- Incremental (macros/incremental.sql): the kept row is the latest resolution, not the latest load, so
+-- every ticket with a row loaded since the last run is re-deduplicated over all its raw rows.
+
 with
 
 source as (
 
-    select * from {{ source('support', 'support_tickets') }}
+    {{ raw_rows_of_touched_ids(source('support', 'support_tickets'), clean_id('ticket_id')) }}
 
 ),
 
