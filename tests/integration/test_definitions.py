@@ -141,8 +141,9 @@ def test_activation_waits_for_blocking_checks(asset_graph):
 def test_dagster_dbt_observation_notices_stay_off_the_console(caplog):
     """dagster-dbt warns once per indirectly selected dbt test; those lines are dropped, other
     warnings of the same logger are not."""
-    import orchestration.defs.dbt.assets  # noqa: F401  (installs the filter)
     from dagster import get_dagster_logger
+
+    import orchestration.defs.dbt.assets  # noqa: F401  (installs the filter)
 
     log = get_dagster_logger()
     with caplog.at_level("WARNING", logger=log.name):
