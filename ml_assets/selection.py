@@ -295,6 +295,7 @@ def score_candidates(
     """
     rng = np.random.default_rng(config.seed)
     ks = list(range(config.k_min, config.k_max + 1))
+    k_now = None if incumbent is None else int(incumbent.max() + 1)
     sample = _sample_index(len(X), config.sample_size, rng)
     sil_rows = _sample_index(len(sample), config.silhouette_sample_size, rng)
     boot_rows = _sample_index(len(sample), config.bootstrap_sample_size, rng)
@@ -319,10 +320,8 @@ def score_candidates(
             stability = {k_found: _hdbscan_stability(Xb, _hdbscan_labels(Xb, config), config)}
         else:
             labels = _labels_for_all_k(algorithm, Xs, ks, config.seed, config)
-            if algorithm == "kmeans" and incumbent is not None:
-                k_now = int(incumbent.max() + 1)
-                if k_now in labels:
-                    labels[k_now] = _refit_from(Xs, incumbent[rows], k_now, config.seed)
+            if algorithm == "kmeans" and k_now in labels:
+                labels[k_now] = _refit_from(Xs, incumbent[rows], k_now, config.seed)
             boot_ref = _labels_for_all_k(algorithm, Xb, ks, config.seed, config)
             stability = bootstrap_stability(algorithm, Xb, boot_ref, config)
         seconds = (time.perf_counter() - started) / len(labels)
@@ -339,9 +338,7 @@ def score_candidates(
                     "min_segment_share": float(shares.min()),
                     "unsegmented_share": float(np.mean(lab == NOISE)),
                     "start": "current segments"
-                    if algorithm == "kmeans"
-                    and incumbent is not None
-                    and k == int(incumbent.max() + 1)
+                    if algorithm == "kmeans" and k == k_now
                     else "fresh",
                     "rows_scored": len(rows),
                     "seconds_per_k": round(seconds, 3),

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.io import tables
-from orchestration.io.warehouse import read_table, table_exists
+from orchestration.io.warehouse import read_table, table_columns, table_exists
 
 SCHEMA, TABLE = tables.MEMBERSHIP_HISTORY
 QUALIFIED = tables.MEMBERSHIP_HISTORY.sql
@@ -133,7 +133,7 @@ def runs_before(
     """
     runs = list_runs(con)
     runs = runs[runs["run_id"] != run_id]
-    if data_as_of is None or runs.empty or "data_as_of" not in _columns(con):
+    if data_as_of is None or runs.empty or "data_as_of" not in table_columns(con, SCHEMA, TABLE):
         return list(runs["run_id"])
     dates = con.execute(
         f"select run_id, max(data_as_of) as data_as_of from {QUALIFIED} group by run_id"
@@ -143,16 +143,6 @@ def runs_before(
         pd.to_datetime(dated["data_as_of"]) < pd.Timestamp(data_as_of)
     )
     return list(dated.loc[older, "run_id"])
-
-
-def _columns(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return set(
-        con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = ? and table_name = ?",
-            [SCHEMA, TABLE],
-        ).df()["column_name"]
-    )
 
 
 def load_run(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:

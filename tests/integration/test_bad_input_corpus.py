@@ -230,17 +230,26 @@ def test_a_renamed_temporary_file_loads(tmp_path):
     assert (result.file, result.rows_loaded) == ("crm_accounts/accounts.csv", 1)
 
 
-def test_lines_over_the_maximum_are_quarantined_or_named(tmp_path, monkeypatch):
-    monkeypatch.setattr(reading, "MAX_LINE_BYTES", 100_000)
+def _long_line_files(tmp_path, long_value: str, early_date: str):
+    """A landing folder of accounts with one long line past the sniffer's sample (late.csv,
+    after 25,000 short rows) and one within it (early.csv, its date field `early_date`)."""
     landing = tmp_path / "landing"
     folder = landing / ACCOUNTS
     folder.mkdir(parents=True)
-    long_value = "x" * 150_000
-    # past the sniffer's sample: the reader quarantines just that line
     body = "".join(f"late-{i},n,2024-01-01\n" for i in range(25_000))
     (folder / "late.csv").write_text(HEADER + "\n" + body + f"late-x,{long_value},2024-01-01\n")
-    # within the sample: the file is rejected, naming the line
-    (folder / "early.csv").write_text(HEADER + f"\nearly-0,a,2024-01-01\nearly-1,{long_value},x\n")
+    (folder / "early.csv").write_text(
+        HEADER + f"\nearly-0,a,2024-01-01\nearly-1,{long_value},{early_date}\n"
+    )
+    return landing, folder
+
+
+def test_lines_over_the_maximum_are_quarantined_or_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(reading, "MAX_LINE_BYTES", 100_000)
+    long_value = "x" * 150_000
+    # past the sniffer's sample the reader quarantines just that line; within the sample the
+    # file is rejected, naming the line
+    landing, _ = _long_line_files(tmp_path, long_value, early_date="x")
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     results = {r.file: r for r in load_landing(landing, con)}
     late = results["crm_accounts/late.csv"]
@@ -259,15 +268,8 @@ def test_lines_over_the_first_read_limit_but_within_the_maximum_load_whole(tmp_p
     # line is longer: such a line loads as it is, in the sniffer's sample or past it.
     monkeypatch.setattr(reading, "FIRST_LINE_BYTES", 10_000)
     monkeypatch.setattr(reading, "MAX_LINE_BYTES", 100_000)
-    landing = tmp_path / "landing"
-    folder = landing / ACCOUNTS
-    folder.mkdir(parents=True)
     long_value = "y" * 50_000
-    body = "".join(f"late-{i},n,2024-01-01\n" for i in range(25_000))
-    (folder / "late.csv").write_text(HEADER + "\n" + body + f"late-x,{long_value},2024-01-01\n")
-    (folder / "early.csv").write_text(
-        HEADER + f"\nearly-0,a,2024-01-01\nearly-1,{long_value},2024-01-01\n"
-    )
+    landing, folder = _long_line_files(tmp_path, long_value, early_date="2024-01-01")
     (folder / "short.csv").write_text(HEADER + "\nshort-0,a,2024-01-01\nshort-1,,x\n")
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     results = {r.file: r for r in load_landing(landing, con)}
