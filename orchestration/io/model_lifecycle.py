@@ -42,13 +42,21 @@ def drift_recommendation(
     if trained_at is not None and "data_as_of" in drift:
         measured = pd.to_datetime(drift["data_as_of"])
         drift = drift[measured.isna() | (measured > pd.Timestamp(trained_at))]
-    if "redefinition_recommended" in drift:
-        recommended = drift[drift["redefinition_recommended"].fillna(False).astype(bool)]
-        return None if recommended.empty else str(recommended["verdict"].iloc[0])
-    major = drift.loc[drift["band"] == "major"].sort_values("psi", ascending=False)
-    if major.empty:
+    recommending = recommending_drift(drift)
+    if recommending.empty:
         return None
+    if "verdict" in recommending:
+        return str(recommending["verdict"].iloc[0])
+    major = recommending.sort_values("psi", ascending=False)
     return "major drift (PSI >= 0.25) on " + ", ".join(major["feature"].head(5))
+
+
+def recommending_drift(drift: pd.DataFrame) -> pd.DataFrame:
+    """The feature_drift rows whose run recommends redefining the segments: the stored verdict
+    (`redefinition_recommended`), or for rows written before it existed any major feature."""
+    if "redefinition_recommended" in drift:
+        return drift[drift["redefinition_recommended"].fillna(False).astype(bool)]
+    return drift[drift["band"] == "major"]
 
 
 def record_decision(con: duckdb.DuckDBPyConnection, row: dict) -> None:

@@ -58,19 +58,12 @@ def _inputs(con, model, policy: LifecyclePolicy) -> ReviewInputs:
         agreement=agreement,
         max_psi=float(drift["psi"].max()) if len(drift) else None,
         drifted=tuple(drift.loc[drift["band"] == "major", "feature"]) if len(drift) else (),
-        drift_recommends_redefinition=_drift_verdict(drift),
+        drift_recommends_redefinition=(
+            None if drift.empty else not model_lifecycle.recommending_drift(drift).empty
+        ),
         model_age_days=(now - trained_at).days if now and trained_at else None,
         retrain_days=policy.retrain_days,
     )
-
-
-def _drift_verdict(drift: pd.DataFrame) -> bool | None:
-    """The latest run's drift verdict; tables written before it was stored: any major feature."""
-    if drift.empty:
-        return None
-    if "redefinition_recommended" in drift:
-        return bool(drift["redefinition_recommended"].fillna(False).astype(bool).any())
-    return bool((drift["band"] == "major").any())
 
 
 def _sizes_over_time(con) -> pd.DataFrame:
