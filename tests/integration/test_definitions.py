@@ -117,6 +117,13 @@ def test_checks_jobs_schedules_and_sensors(asset_graph):
         assert check_names[name] == 1, name
     # dbt data tests arrive as checks too: unique/not_null on the marts at least.
     assert sum(count for name, count in check_names.items() if name.startswith("unique_")) > 10
+    # Every singular dbt test is a check, the multi-model one on the model its config names.
+    singular = {key.name: key.asset_key for key in graph.asset_check_keys}
+    for name in (
+        "assert_identity_components_converged",
+        "assert_identity_anchors_resolve_to_themselves",
+    ):
+        assert singular[name] == AssetKey(["intermediate", "int_identity_resolved"]), name
     assert {job.name for job in defs.jobs} >= {"full_refresh_job", "monitoring_job"}
     assert {schedule.name for schedule in defs.schedules} == {
         "daily_full_refresh",
