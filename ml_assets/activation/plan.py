@@ -101,10 +101,14 @@ def check_blast_radius(
     owned: int,
     options: SyncOptions,
     pending: set[str] | frozenset[str] = frozenset(),
+    scope: int = 0,
 ) -> None:
     """Raise BlastRadiusExceeded when the run would touch too much of what we own.
 
-    Only real changes count; in a mirrored audience a move between audiences counts once.
+    Only real changes count; in a mirrored audience a move between audiences counts once. A
+    create-only sync (tasks) is measured against `scope`, the customers it can raise tasks for:
+    the tasks it created so far only ever grow, so against them the same wave of tasks would stop
+    a young deployment and pass a year-old one, and every held run would make the next bigger.
     `pending` are keys that need no new approval: retries of rows that
     failed or were left unsettled by an interrupted earlier run (planned, and past the guard,
     then: an outage or a kill must not need an override to recover from) and read-back repairs
@@ -119,12 +123,19 @@ def check_blast_radius(
         # A member moving between audiences is one exit plus one entry: it counts once, while a
         # wipe (all exits) or a flood (all entries) still counts every row.
         changed -= min(by_op.get("insert", 0), by_op.get("delete", 0))
-    share = changed / owned
+    per_customer = spec.mode == "create_only" and scope > 0
+    base = scope if per_customer else owned
+    share = changed / base
     if share > options.max_change_share:
         detail = ", ".join(f"{n} {op}s" for op, n in sorted(by_op.items()))
+        what = (
+            f"create {changed} rows for the {base} customers in scope"
+            if per_customer
+            else f"change {changed} of the {base} destination rows this system owns"
+        )
         raise BlastRadiusExceeded(
-            f"{spec.name}: this run would change {changed} of the {owned} destination rows "
-            f"this system owns ({share:.1%} > the allowed {options.max_change_share:.1%}): "
-            f"{detail}. Nothing was written. If this is expected (a new model version, a "
-            f"consent change), re-run with allow_large_changes=True."
+            f"{spec.name}: this run would {what} ({share:.1%} > the allowed "
+            f"{options.max_change_share:.1%}): {detail}. Nothing was written. If this is "
+            f"expected (a new model version, a consent change), re-run with "
+            f"allow_large_changes=True."
         )

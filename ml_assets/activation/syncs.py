@@ -21,7 +21,7 @@ System = Literal["crm", "marketing"]
 class SyncOptions:
     dry_run: bool = False
     allow_large_changes: bool = False
-    max_change_share: float = 0.25  # of the destination rows this system owns
+    max_change_share: float = 0.25  # of the rows this system owns (tasks: customers in scope)
     batch_size: int = 1000
     retries: int = 2  # extra attempts per failed batch
     backoff_seconds: float = 0.2  # first retry delay, doubled on each further retry

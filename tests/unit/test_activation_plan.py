@@ -157,6 +157,20 @@ def test_blast_radius_counts_an_audience_move_once() -> None:
         check_blast_radius(spec, wipe, owned=20, options=options)
 
 
+def test_blast_radius_of_tasks_is_a_share_of_the_customers_in_scope() -> None:
+    spec = SYNCS["csm_tasks"]
+    options = SyncOptions(max_change_share=0.25)
+    wave = pd.DataFrame({"_key": [f"t{i}" for i in range(30)], "operation": ["insert"] * 30})
+    # 30 new tasks after 40 created so far, for a book of 200 customers: 15% of the book.
+    check_blast_radius(spec, wave, owned=40, options=options, scope=200)
+    with pytest.raises(BlastRadiusExceeded, match=r"create 30 rows for the 100 customers in scope"):
+        check_blast_radius(spec, wave, owned=40, options=options, scope=100)
+    # Without a scope the rows created so far are the base, as for the other syncs.
+    with pytest.raises(BlastRadiusExceeded, match=r"change 30 of the 40 "):
+        check_blast_radius(spec, wave, owned=40, options=options)
+    check_blast_radius(spec, wave, owned=0, options=options, scope=100)  # first sync: exempt
+
+
 def test_operation_counts_and_preview() -> None:
     spec = SYNCS["marketing_audiences"]
     ops = pd.DataFrame(

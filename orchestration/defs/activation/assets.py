@@ -41,7 +41,8 @@ class SyncConfig(dg.Config):
     max_change_share: float = Field(
         default=0.25,
         description="Blast-radius guard: largest share of the destination rows this system owns "
-        "that one run may change (the first sync into an empty destination is exempt).",
+        "that one run may change; for CSM tasks, of the customers in scope (the first sync "
+        "into an empty destination is exempt).",
     )
     batch_size: int = Field(default=1000, description="Rows per destination transaction.")
     retries: int = Field(default=2, description="Extra attempts for a failed batch.")

@@ -80,7 +80,8 @@ def run_sync(
     target = state.target_of(engine, create=not options.dry_run)
     if not options.dry_run:
         state.rekey_legacy_target(con, engine, target)
-    desired = keyed(spec, DESIRED_BUILDERS[name](inputs or read_inputs(con)))
+    inputs = inputs or read_inputs(con)
+    desired = keyed(spec, DESIRED_BUILDERS[name](inputs))
     believed = state.read_state(con, name, target)
     held, foreign = writer.read_back(engine, spec)
     holds = held_state(spec, held, desired, options.overwrite_nulls)
@@ -107,7 +108,7 @@ def run_sync(
     )
     approved = state.pending_retries(con, name, target) | set(ops.loc[repair, "_key"])
     try:
-        check_blast_radius(spec, ops, len(held), options, approved)
+        check_blast_radius(spec, ops, len(held), options, approved, len(inputs.segments))
     except BlastRadiusExceeded as exc:
         if not options.dry_run:
             raise
