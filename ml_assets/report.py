@@ -60,7 +60,7 @@ def _entries_section(profiles: pd.DataFrame, entries: pd.Series) -> str:
     table = pd.DataFrame({"customers_entered": entries.astype(int)})
     table.insert(0, "segment_name", frame["segment_name"].reindex(table.index))
     task = (
-        frame["create_csm_task"].reindex(table.index).fillna(False).astype(bool)
+        frame["create_csm_task"].reindex(table.index).astype("boolean").fillna(False).astype(bool)
         if "create_csm_task" in frame
         else pd.Series(False, index=table.index)
     )

@@ -165,7 +165,7 @@ def desired_csm_tasks(inputs: Inputs) -> pd.DataFrame:
     """One task per *entry* into a segment whose playbook asks for one (its episode key):
     staying, re-running or retraining (segment ids are kept) never creates another."""
     frame = _with_profiles(inputs)
-    frame = frame[frame["create_csm_task"].fillna(False).astype(bool)]
+    frame = frame[frame["create_csm_task"].astype("boolean").fillna(False).astype(bool)]
     frame = frame[frame["segment_id"] != UNSEGMENTED]  # no playbook, no task
     action = frame["playbook_action"].fillna("Review the account").astype(str)
     return pd.DataFrame(
