@@ -156,6 +156,32 @@ def test_sensor_requests_a_run_for_new_files_only(paths):
     assert request.run_key != first.run_key
 
 
+def test_sensor_reads_an_unchanged_file_once(paths, monkeypatch):
+    import orchestration.io.ingestion.landing as landing_io
+
+    landing, warehouse = paths
+    write_file(landing, "crm_accounts", "accounts.csv", ACCOUNTS)
+    run_assets(landing, warehouse, ["crm_accounts"])
+    read: list[str] = []
+    real_hash = landing_io.file_hash
+    monkeypatch.setattr(landing_io, "file_hash", lambda p: read.append(p.name) or real_hash(p))
+
+    def tick(cursor: str | None):
+        with build_sensor_context(resources=resources(landing, warehouse), cursor=cursor) as ctx:
+            return landing_sensor(ctx), ctx.cursor
+
+    result, cursor = tick(None)
+    assert isinstance(result, SkipReason) and read == ["accounts.csv"]
+    for _ in range(2):  # later ticks trust the hash the cursor holds for the same size and mtime
+        result, cursor = tick(cursor)
+        assert isinstance(result, SkipReason) and read == ["accounts.csv"]
+    with (landing / "crm_accounts" / "accounts.csv").open("a") as handle:
+        handle.write("A3,Gamma,2024-02-01\n")  # appended to: read again, and it is new
+    result, cursor = tick(cursor)
+    assert isinstance(result, RunRequest) and read == ["accounts.csv", "accounts.csv"]
+    assert tick("not json")[1] is not None  # an unreadable cursor only costs a re-read
+
+
 def test_sensor_skips_while_the_warehouse_is_being_written(paths):
     landing, warehouse = paths
     write_file(landing, "crm_accounts", "accounts.csv", ACCOUNTS)

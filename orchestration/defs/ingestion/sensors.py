@@ -1,6 +1,7 @@
 """The landing sensor: starts ingestion of the raw tables whose landing folders hold new files."""
 
 import hashlib
+import json
 
 import duckdb
 from dagster import (
@@ -15,7 +16,19 @@ from dagster import (
 from orchestration.defs.ingestion.keys import raw_asset_key
 from orchestration.defs.resources import LandingResource, WarehouseResource
 from orchestration.io.contract import RAW_TABLES
-from orchestration.io.ingestion.landing import KnownFiles, known_files, scan_landing
+from orchestration.io.ingestion.landing import Digests, KnownFiles, known_files, scan_landing
+
+
+def _digests(cursor: str | None) -> Digests:
+    """The content hashes the previous tick stored in the cursor (none when unreadable)."""
+    try:
+        stored = json.loads(cursor or "{}")
+        return {
+            path: (int(size), int(mtime), str(digest))
+            for path, (size, mtime, digest) in stored.items()
+        }
+    except (ValueError, TypeError, AttributeError):
+        return {}
 
 
 def _known(warehouse: WarehouseResource) -> KnownFiles:
@@ -42,7 +55,10 @@ def landing_sensor(
         known = _known(warehouse)
     except duckdb.Error as exc:  # a run is writing the warehouse: look again next tick
         return SkipReason(f"warehouse busy, will retry: {str(exc).splitlines()[0]}")
-    scan = scan_landing(landing.root, known)
+    # The cursor carries each file's hash with its size and mtime, so unchanged files are not
+    # read again on every tick.
+    scan = scan_landing(landing.root, known, digests=_digests(context.cursor))
+    context.update_cursor(json.dumps(scan.digests, sort_keys=True))
     new = scan.new
     for waiting in scan.waiting:
         context.log.info(f"waiting for the next tick: {waiting.file} ({waiting.reason})")
