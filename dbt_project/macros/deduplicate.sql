@@ -1,12 +1,37 @@
 {#- Keep one row per partition: the first by order_by (make order_by total for determinism).
     Used for redeliveries: the same primary key loaded more than once. -#}
 {% macro deduplicate(relation, partition_by, order_by) -%}
+    {#- Only keys delivered more than once are ranked. A window over every row held the whole
+        table in memory: stg_product__events ran out of a 4GB limit at 100,000 accounts (32 M
+        rows), also with a narrow window. Counting keys is a hash aggregate and the rest are
+        hash joins, which spill; the ranked set is the redeliveries, a small share. row() makes
+        one comparable key of a multi-column partition; nulls match nulls, as in a partition. -#}
+    select _dedup_single.*, 1 as _dedup_row_number
+    from {{ relation }} as _dedup_single
+    left join (
+        select row({{ partition_by }}) as _dedup_key, true as _dedup_repeated
+        from {{ relation }}
+        group by row({{ partition_by }})
+        having count(*) > 1
+    ) as _dedup_keys
+        on row({{ partition_by }}) is not distinct from _dedup_keys._dedup_key
+    where _dedup_keys._dedup_repeated is null
+
+    union all
+
     select *
     from (
         select
             _dedup_source.*,
             row_number() over (partition by {{ partition_by }} order by {{ order_by }}) as _dedup_row_number
         from {{ relation }} as _dedup_source
+        inner join (
+            select row({{ partition_by }}) as _dedup_key, true as _dedup_repeated
+            from {{ relation }}
+            group by row({{ partition_by }})
+            having count(*) > 1
+        ) as _dedup_keys
+            on row({{ partition_by }}) is not distinct from _dedup_keys._dedup_key
     ) as _dedup_ranked
     where _dedup_row_number = 1
 {%- endmacro %}
