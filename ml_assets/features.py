@@ -83,7 +83,7 @@ class FeatureConfig:
     # 2 on a numeric: k-prototypes' default mismatch cost (Huang 1997; kmodes: 0.5 x mean numeric
     # std). Parity (1.0) was measured on the Telco-like test and does not make the segments follow
     # Contract (churn V 0.37 -> 0.40 while silhouette falls 0.338 -> 0.264, near the 0.25 cut-off);
-    # README "Categorical weight" has the figures.
+    # README "Categorical weight" says why, issue 13's note has the figures.
     categorical_weight: float = 0.5
     clip: float = 5.0  # robust-scaled values are clipped to [-clip, clip]
     # Non-negative values whose 90th percentile is this many times a positive 10th percentile

@@ -6,14 +6,16 @@
         rows), also with a narrow window. Counting keys is a hash aggregate and the rest are
         hash joins, which spill; the ranked set is the redeliveries, a small share. row() makes
         one comparable key of a multi-column partition; nulls match nulls, as in a partition. -#}
-    select _dedup_single.*, 1 as _dedup_row_number
-    from {{ relation }} as _dedup_single
-    left join (
+    with _dedup_keys as (
         select row({{ partition_by }}) as _dedup_key, true as _dedup_repeated
         from {{ relation }}
         group by row({{ partition_by }})
         having count(*) > 1
-    ) as _dedup_keys
+    )
+
+    select _dedup_single.*, 1 as _dedup_row_number
+    from {{ relation }} as _dedup_single
+    left join _dedup_keys
         on row({{ partition_by }}) is not distinct from _dedup_keys._dedup_key
     where _dedup_keys._dedup_repeated is null
 
@@ -25,12 +27,7 @@
             _dedup_source.*,
             row_number() over (partition by {{ partition_by }} order by {{ order_by }}) as _dedup_row_number
         from {{ relation }} as _dedup_source
-        inner join (
-            select row({{ partition_by }}) as _dedup_key, true as _dedup_repeated
-            from {{ relation }}
-            group by row({{ partition_by }})
-            having count(*) > 1
-        ) as _dedup_keys
+        inner join _dedup_keys
             on row({{ partition_by }}) is not distinct from _dedup_keys._dedup_key
     ) as _dedup_ranked
     where _dedup_row_number = 1
