@@ -104,10 +104,9 @@ def dbt_stage(workdir: Path, accounts: int) -> int:
 @stage("reference")
 def reference_stage(workdir: Path, accounts: int) -> int:
     """The yardstick: tools/bench_reference.py from the same landing files to attributes."""
-    from orchestration.io.settings import duckdb_memory_limit
     from tools.bench_reference import run
 
-    report = run(workdir / "landing", workdir / "reference.duckdb", duckdb_memory_limit())
+    report = run(workdir / "landing", workdir / "reference.duckdb")  # the pipeline's memory limit
     return int(sum(report["rows"].values()))
 
 

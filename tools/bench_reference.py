@@ -7,7 +7,7 @@ users onto CRM accounts by id and normalised email) and the main attributes of
 `marts.customer_attributes` as of the latest activity date. No quarantine, ledger, contract
 reasons, tests or snapshots: `make bench` prints the pipeline's time as a ratio of this one's.
 
-    python -m tools.bench_reference --landing DIR [--warehouse FILE] [--memory-limit 4GB]
+    python -m tools.bench_reference --landing DIR [--warehouse FILE] [--memory-limit 2GB]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.io.contract import DUCKDB_TYPES, RAW_TABLES
+from orchestration.io.settings import duckdb_memory_limit
 
 # The tables the attributes read, and the columns each must have to be kept.
 _KEYS = {
@@ -148,11 +149,16 @@ def _read(con: duckdb.DuckDBPyConnection, landing: Path, table: str) -> int:
     return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
-def run(landing: Path, warehouse: Path, memory_limit: str = "4GB") -> dict:
-    """Build ref.customer_attributes from the landing files; rows kept per table and wall time."""
+def run(landing: Path, warehouse: Path, memory_limit: str | None = None) -> dict:
+    """Build ref.customer_attributes from the landing files; rows kept per table and wall time.
+
+    memory_limit defaults to the pipeline's own (DUCKDB_MEMORY_LIMIT), so both run bounded alike.
+    """
     started = time.perf_counter()
     warehouse.unlink(missing_ok=True)
-    con = duckdb.connect(str(warehouse), config={"memory_limit": memory_limit})
+    con = duckdb.connect(
+        str(warehouse), config={"memory_limit": memory_limit or duckdb_memory_limit()}
+    )
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("CREATE SCHEMA IF NOT EXISTS ref")
@@ -172,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--landing", type=Path, required=True)
     parser.add_argument("--warehouse", type=Path, default=Path("reference.duckdb"))
-    parser.add_argument("--memory-limit", default="4GB")
+    parser.add_argument("--memory-limit", default=None, help="default: DUCKDB_MEMORY_LIMIT")
     args = parser.parse_args(argv)
     print(json.dumps(run(args.landing, args.warehouse, args.memory_limit), indent=2))
     return 0
