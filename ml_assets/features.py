@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ml_assets.flags import as_flags
 from ml_assets.stats import rank_correlation
 
 FEATURE_DATA_TYPES = ("numeric", "boolean", "categorical")
@@ -399,7 +400,7 @@ def build_feature_matrix(
     excluded = excluded or {}
     rows = attributes
     if row_mask is not None:
-        rows = attributes.loc[row_mask.reindex(attributes.index).fillna(False).astype(bool)]
+        rows = attributes.loc[as_flags(row_mask.reindex(attributes.index))]
     # Row order must not matter: the warehouse returns rows in any order and model selection
     # samples by position. The same customers give the same matrix, hence the same segments.
     if "customer_key" in rows.columns:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from ml_assets import plots
+from ml_assets.flags import as_flags
 from ml_assets.hierarchy import UNSEGMENTED
 
 STYLE = """
@@ -60,7 +61,7 @@ def _entries_section(profiles: pd.DataFrame, entries: pd.Series) -> str:
     table = pd.DataFrame({"customers_entered": entries.astype(int)})
     table.insert(0, "segment_name", frame["segment_name"].reindex(table.index))
     task = (
-        frame["create_csm_task"].reindex(table.index).astype("boolean").fillna(False).astype(bool)
+        as_flags(frame["create_csm_task"].reindex(table.index))
         if "create_csm_task" in frame
         else pd.Series(False, index=table.index)
     )

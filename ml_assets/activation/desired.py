@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ml_assets.flags import as_flags
 from ml_assets.governance.consent import (
     marketing_consented,
     marketing_consented_addresses,
@@ -165,7 +166,7 @@ def desired_csm_tasks(inputs: Inputs) -> pd.DataFrame:
     """One task per *entry* into a segment whose playbook asks for one (its episode key):
     staying, re-running or retraining (segment ids are kept) never creates another."""
     frame = _with_profiles(inputs)
-    frame = frame[frame["create_csm_task"].astype("boolean").fillna(False).astype(bool)]
+    frame = frame[as_flags(frame["create_csm_task"])]
     frame = frame[frame["segment_id"] != UNSEGMENTED]  # no playbook, no task
     action = frame["playbook_action"].fillna("Review the account").astype(str)
     return pd.DataFrame(

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from ml_assets.features import CATALOG_FIELDS
+from ml_assets.flags import as_flags
 from orchestration.io import settings
 
 ATTRIBUTES_MODEL = "customer_attributes"
@@ -45,5 +46,5 @@ def load_attribute_catalog(
         row.update({key: meta.get(key) for key in CATALOG_FIELDS})
         rows.append(row)
     catalog = pd.DataFrame(rows, columns=["attribute_name", "description", *CATALOG_FIELDS])
-    catalog["behavioural"] = catalog["behavioural"].fillna(False).astype(bool)
+    catalog["behavioural"] = as_flags(catalog["behavioural"])
     return catalog

@@ -8,6 +8,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
+from ml_assets.flags import as_flags
 from orchestration.io import tables
 from orchestration.io.warehouse import append_table, read_table, table_exists
 
@@ -55,7 +56,7 @@ def recommending_drift(drift: pd.DataFrame) -> pd.DataFrame:
     """The feature_drift rows whose run recommends redefining the segments: the stored verdict
     (`redefinition_recommended`), or for rows written before it existed any major feature."""
     if "redefinition_recommended" in drift:
-        return drift[drift["redefinition_recommended"].fillna(False).astype(bool)]
+        return drift[as_flags(drift["redefinition_recommended"])]
     return drift[drift["band"] == "major"]
 
 
