@@ -3,7 +3,9 @@
 Every candidate (k-means, Gaussian mixture, Ward hierarchical; k = k_min..k_max; and HDBSCAN,
 which finds its own k) is fitted on a fixed-seed sample and scored by silhouette (on a
 sub-sample), Calinski-Harabasz, Davies-Bouldin, bootstrap stability and the smallest segment's
-share. A candidate is eligible when it is stable, separated and has no tiny segment.
+share. A candidate is eligible when it is stable, separated and has no tiny segment, and none
+of its segments is below the `segment_stability` gate's fail level (`stability.JACCARD_FAIL`):
+a model the gate would block after training is not a candidate.
 
 Among the eligible candidates of the configured algorithm the simplest stable answer wins
 (`choose_candidate`): every candidate whose silhouette is within `silhouette_tolerance` (0.005)
@@ -56,7 +58,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
-from ml_assets.monitoring.stability import FitPredict, bootstrap_jaccard
+from ml_assets.monitoring.stability import JACCARD_FAIL, FitPredict, bootstrap_jaccard
 
 ALGORITHMS = ("kmeans", "gmm", "ward", "hdbscan")
 NOISE = -1  # HDBSCAN's label of the customers it does not segment
@@ -291,7 +293,8 @@ def score_candidates(
     HDBSCAN contributes one row, at the k it finds; its `unsegmented_share` is the share of the
     sampled customers it leaves as noise (0 for the other algorithms, which segment everyone).
     With an `incumbent` (labels 0..k-1), the k-means row at its k is the refit from the current
-    segments (`start` "current segments"), so keeping them is judged on what keeping them gives.
+    segments (`start` "current segments"), so keeping them is judged on what keeping them gives:
+    its scores and its bootstrap stability are those of that refit partition.
     """
     rng = np.random.default_rng(config.seed)
     ks = list(range(config.k_min, config.k_max + 1))
@@ -320,9 +323,12 @@ def score_candidates(
             stability = {k_found: _hdbscan_stability(Xb, _hdbscan_labels(Xb, config), config)}
         else:
             labels = _labels_for_all_k(algorithm, Xs, ks, config.seed, config)
+            boot_ref = _labels_for_all_k(algorithm, Xb, ks, config.seed, config)
             if algorithm == "kmeans" and k_now in labels:
                 labels[k_now] = _refit_from(Xs, incumbent[rows], k_now, config.seed)
-            boot_ref = _labels_for_all_k(algorithm, Xb, ks, config.seed, config)
+                # Its stability is that of the partition kept, as the segment_stability gate
+                # measures it after publishing; a fresh fit's would judge segments not kept.
+                boot_ref[k_now] = labels[k_now][boot_subset]
             stability = bootstrap_stability(algorithm, Xb, boot_ref, config)
         seconds = (time.perf_counter() - started) / len(labels)
         for k, lab in labels.items():
@@ -348,6 +354,8 @@ def score_candidates(
     table = pd.DataFrame.from_records(records)
     table["eligible"] = (
         (table["stability_mean"] >= config.stability_cutoff)
+        # A segment below the gate's fail level would block the run after training.
+        & (table["stability_min"] >= JACCARD_FAIL)
         & (table["silhouette"] >= config.silhouette_cutoff)
         & (table["min_segment_share"] >= config.min_segment_share)
         & table["k"].between(config.k_min, config.k_max)
@@ -362,6 +370,11 @@ def _ineligible_because(row: pd.Series, config: SelectionConfig) -> str:
     reasons = []
     if not row["stability_mean"] >= config.stability_cutoff:
         reasons.append(f"stability {row['stability_mean']:.3f} < {config.stability_cutoff}")
+    if not row["stability_min"] >= JACCARD_FAIL:
+        reasons.append(
+            f"a segment's stability {row['stability_min']:.3f} < {JACCARD_FAIL} "
+            "(the segment_stability gate would fail it)"
+        )
     if not row["silhouette"] >= config.silhouette_cutoff:
         reasons.append(f"silhouette {row['silhouette']:.3f} < {config.silhouette_cutoff}")
     if not row["min_segment_share"] >= config.min_segment_share:

@@ -7,6 +7,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -231,3 +232,44 @@ def test_cli_writes_a_history(tmp_path, capsys):
     assert "period_01" in printed and "product_events" in printed
     assert len(summary["periods"]) == 2
     assert (tmp_path / "period_01" / "crm_accounts" / "crm_accounts_h01_000.csv").exists()
+
+
+def test_disengaging_activity_stops_falling_at_the_reference_date():
+    """High-value disengaging customers halve their activity up to the reference date and then
+    stay at 1/8: a continuing history scored months later must not see them as dormant."""
+    from tools.sample_data.behaviour import _curves
+    from tools.sample_data.vocabulary import HIGH_VALUE
+
+    x = np.array([-200.0, -80.0, 0.0, 40.0, 300.0])
+    curve = _curves(np.array([HIGH_VALUE]), x, np.array([-1000]))[0]
+    assert curve[0] == 1.0 and curve[1] == pytest.approx(0.5)
+    assert list(curve[2:]) == pytest.approx([0.125, 0.125, 0.125])
+
+
+def test_a_planted_migration_is_complete_within_its_period(tmp_path):
+    """By the last day of the period that plants it, a mover's activity is its new archetype's
+    level at the reference date (a 'dormant' mover is not still at three quarters of its old
+    activity when the period is scored)."""
+    from tools.sample_data.behaviour import _curves
+    from tools.sample_data.history import (
+        MIGRATION_PERIODS,
+        _advance,
+        _period_behaviour,
+        _start_ledger,
+    )
+    from tools.sample_data.timeline import history_span
+    from tools.sample_data.writer import _initial_chunk
+
+    _, (co, bh, tables, ids) = _initial_chunk(SEED, 1, 0, 0, 400, tmp_path / "p0")
+    ledger = _start_ledger(co, bh, tables, ids[2])
+    period = min(MIGRATION_PERIODS)
+    for p in range(1, period + 1):
+        span = history_span(p, 30)
+        changes = _advance(ledger, SEED, 0, p, span)
+    movers = np.flatnonzero(changes.migrated)
+    assert len(movers) >= 10
+    behaviour = _period_behaviour(ledger, span)
+    alive = behaviour.activity[movers, -1] > 0
+    target = _curves(ledger.arch[movers], np.array([0.0]), np.full(len(movers), -1000))[:, 0]
+    last_day = behaviour.activity[movers, -1]
+    assert np.allclose(last_day[alive], target[alive], rtol=0.05)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -92,6 +94,7 @@ def _candidate(k: int, silhouette: float, stability: float, algorithm: str = "km
         "k": k,
         "silhouette": silhouette,
         "stability_mean": stability,
+        "stability_min": stability,
         "min_segment_share": 0.1,
         "unsegmented_share": 0.0,
         "eligible": True,
@@ -220,3 +223,32 @@ def test_a_retrain_from_the_current_segments_keeps_them_on_the_same_data():
     partial = fresh.labels.copy()
     partial[:20] = NOISE
     assert adjusted_rand_score(fresh.labels, select_model(X, FAST, incumbent=partial).labels) == 1.0
+
+
+def test_current_segments_a_fresh_fit_does_not_reproduce_are_not_kept():
+    """A retrain judges keeping the current segments on the partition it would publish.
+
+    Four planted groups; the current model splits one of them in two and merges two others.
+    Refitted from those segments k-means stays in that local optimum, and the bootstrap (fresh
+    fits, as the segment_stability gate refits) finds the planted groups instead: the kept
+    partition's split and merged segments do not reproduce, so they are not kept. Scoring the
+    row with a fresh fit's stability kept them, and the gate then blocked the run.
+    """
+    rng = np.random.default_rng(3)
+    centres = np.array([[0, 0], [12, 0], [0, 12], [12, 12]], dtype=float)
+    truth = np.repeat(np.arange(4), 150)
+    X = centres[truth] + rng.normal(0, 1.0, (len(truth), 2))
+    current = truth.copy()
+    current[(truth == 0) & (X[:, 0] < 0)] = 4  # group 0 split in two
+    current[truth == 2] = 1  # groups 1 and 2 merged
+    current = np.unique(current, return_inverse=True)[1]  # 0..3
+    config = replace(FAST, k_min=3, k_max=5)
+    model = select_model(X, config, incumbent=current)
+    table = model.selection
+    kept_row = table[(table["algorithm"] == "kmeans") & (table["start"] == "current segments")]
+    assert len(kept_row) == 1
+    assert kept_row["stability_min"].iloc[0] < 0.6
+    assert not kept_row["eligible"].iloc[0]
+    assert "the segment_stability gate would fail it" in kept_row["decision"].iloc[0]
+    assert table.loc[table["chosen"], "start"].iloc[0] == "fresh"
+    assert adjusted_rand_score(current, model.labels) < 0.9

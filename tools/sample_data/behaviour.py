@@ -61,7 +61,9 @@ def _curves(arch: np.ndarray, x: np.ndarray, signup_x: np.ndarray) -> np.ndarray
     ones = np.ones((len(arch), X.shape[1]))
     curves = [
         ones * (1 + 0.5 * np.clip((X + 60) / 60, 0, 1.3)),  # power: growing into the reference
-        ones * np.where(X < -120, 1.0, 0.5 ** ((X + 120) / 40)),  # disengaging: halves / 40 days
+        # disengaging: halves every 40 days up to the reference date, then stays at 1/8 (it
+        # would otherwise look dormant in the months of a continuing history)
+        ones * np.where(X < -120, 1.0, 0.5 ** ((np.minimum(X, 0) + 120) / 40)),
         ones,  # steady
         np.where(X >= s, np.clip(0.1 + (X - s) / 80, 0, 2.0), 0.0),  # new: ramps from signup
         ones,  # support heavy

@@ -202,7 +202,9 @@ def _advance(led: _Ledger, seed: int, chunk: int, period: int, span: Span) -> _P
         new_rows = _add_subs(led, idx, sub_k, np.round(old_mrr * ratio), np.full(len(idx), switch))
         touched += [base, new_rows]
         led.arch[idx] = target
-        led.anchor[idx] = span.start + 90 * DAY  # the new curve starts where period 2's does
+        # The new curve reaches its reference-date level (x = 0) by the period's end: a planted
+        # migration is complete within the period it is planted in.
+        led.anchor[idx] = span.end
         led.migrated |= migrated
 
     # Churn and expansion of the companies active at the period start.
