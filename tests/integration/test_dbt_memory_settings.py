@@ -35,3 +35,21 @@ def test_dbt_sessions_have_the_configured_memory_limit_and_spill_directory(tmp_p
     ]
     preview = json.loads(rows[-1]) if isinstance(rows[-1], str) else rows[-1]
     assert preview == [{"memory_limit": "953.6 MiB", "temp_directory": str(spill)}]
+
+
+def test_warehouse_connections_have_the_same_memory_limit_and_spill_directory(
+    tmp_path, monkeypatch
+):
+    """Ingestion, segmentation and syncs open the warehouse through warehouse.connect: a large
+    load is held to the same limit as dbt instead of DuckDB's 80% of RAM."""
+    from orchestration.io.warehouse import connect
+
+    spill = tmp_path / "spill"
+    monkeypatch.setenv("DUCKDB_MEMORY_LIMIT", "1GB")
+    monkeypatch.setenv("DUCKDB_TEMP_DIRECTORY", str(spill))
+    for read_only in (False, True):
+        with connect(tmp_path / "warehouse.duckdb", read_only=read_only) as con:
+            row = con.execute(
+                "select current_setting('memory_limit'), current_setting('temp_directory')"
+            ).fetchone()
+        assert row == ("953.6 MiB", str(spill))
