@@ -496,3 +496,56 @@ def test_rows_read_with_the_sniffed_dialect_hold_what_an_auto_detecting_read_hol
                 f"(select count(*) from raw_quarantine.{table} where _source_file = ?)",
                 [source, source],
             ) == fetch(con, "select count(*) from _expected")
+
+
+def test_a_load_that_fails_for_lack_of_memory_is_not_a_rejection_and_loads_next_run(
+    tmp_path, landing, monkeypatch
+):
+    """Out of memory is the load's failure, not the file's: nothing of it is kept, the ledger
+    says 'failed' with what to do, and the next run loads the same content."""
+    from orchestration.io.warehouse import connect
+
+    rows = "\n".join(f"E{i},U{i % 97},login,2024-01-01 10:{i % 60:02d}:00," for i in range(50_000))
+    write_file(
+        landing,
+        "product_events",
+        "events.csv",
+        f"event_id,user_id,event_name,occurred_at,properties\n{rows}\n",
+    )
+    warehouse = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("DUCKDB_MEMORY_LIMIT", "4MB")
+    with connect(warehouse) as small:
+        [failed] = load_landing(landing, small)
+    assert failed.status == "failed"
+    assert failed.error.startswith(
+        "product_events/events.csv: could not be loaded, not because of its content "
+        "(OutOfMemoryException: "
+    )
+    assert failed.error.endswith(
+        "it is loaded again on the next run (for out of memory, raise DUCKDB_MEMORY_LIMIT)"
+    )
+    monkeypatch.delenv("DUCKDB_MEMORY_LIMIT")
+    with connect(warehouse) as con:
+        assert fetch(con, "select count(*) from raw.product_events") == [(0,)]
+        assert list(new_landing_files(landing, con)) == []  # the sensor does not storm on it
+        [loaded] = load_landing(landing, con)
+        assert (loaded.status, loaded.rows_loaded) == ("loaded", 50_000)
+        assert [r[2] for r in ledger(con)] == ["failed", "loaded"]
+        assert load_landing(landing, con) == []
+
+
+def test_a_rejected_file_is_looked_at_again_only_when_asked(con, landing):
+    """After a fix in configuration or code, retry_rejected reads the unchanged file again; a
+    loaded file is never read twice."""
+    write_file(landing, "crm_accounts", "accounts.csv", ACCOUNTS)
+    write_file(landing, "crm_accounts", "no_created_at.csv", "account_id,account_name\nA9,Nine\n")
+    first = {r.file: r.status for r in load_landing(landing, con)}
+    assert first == {
+        "crm_accounts/accounts.csv": "loaded",
+        "crm_accounts/no_created_at.csv": "rejected",
+    }
+    assert load_landing(landing, con) == []
+    again = loader.load_new_files(landing, con, retry_rejected=True).results
+    assert [(r.file, r.status) for r in again] == [("crm_accounts/no_created_at.csv", "rejected")]
+    assert fetch(con, "select count(*) from raw.crm_accounts") == [(3,)]
+    assert [r[2] for r in ledger(con)] == ["loaded", "rejected", "rejected"]

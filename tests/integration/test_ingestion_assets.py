@@ -213,3 +213,31 @@ def test_files_still_being_written_are_reported_waiting_and_load_later(paths):
     )
     assert (second.metadata["files_new"].value, second.metadata["rows_loaded"].value) == (1, 1)
     assert second.metadata["files_waiting"].value == []
+
+
+def test_a_rejected_file_is_read_again_with_retry_rejected(paths):
+    landing, warehouse = paths
+    write_file(landing, "crm_contacts", "broken.parquet", "not parquet at all")
+    first = run_assets(landing, warehouse, ["crm_contacts"])
+    [loaded] = first.asset_materializations_for_node("raw__crm_contacts")
+    assert loaded.metadata["files_new"].value == 1
+    [check] = first.get_asset_check_evaluations()
+    assert not check.passed and check.metadata["rejected_files"].value == 1
+    assert check.description == (
+        "rejected files: fix the file and drop it again, or after a fix in configuration or "
+        "code re-run this asset with config retry_rejected: true"
+    )
+
+    again = run_assets(landing, warehouse, ["crm_contacts"])
+    [unchanged] = again.asset_materializations_for_node("raw__crm_contacts")
+    assert unchanged.metadata["files_new"].value == 0
+
+    retried = materialize(
+        ingestion_assets,
+        selection=AssetSelection.assets(raw_asset_key("crm_contacts")),
+        resources=resources(landing, warehouse),
+        run_config={"ops": {"raw__crm_contacts": {"config": {"retry_rejected": True}}}},
+    )
+    [looked_again] = retried.asset_materializations_for_node("raw__crm_contacts")
+    assert looked_again.metadata["files_new"].value == 1
+    assert "crm_contacts/broken.parquet" in looked_again.metadata["files"].value

@@ -7,6 +7,7 @@ it and reports what happened as metadata, with the landing_files_accepted check 
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
+    Config,
     DataVersion,
     MaterializeResult,
     MetadataValue,
@@ -15,8 +16,13 @@ from dagster import (
     TableSchema,
     asset,
 )
+from pydantic import Field
 
-from orchestration.defs.ingestion.checks import files_accepted_result, files_accepted_spec
+from orchestration.defs.ingestion.checks import (
+    REJECTED_HINT,
+    files_accepted_result,
+    files_accepted_spec,
+)
 from orchestration.defs.ingestion.keys import raw_asset_key
 from orchestration.defs.resources import LandingResource, WarehouseResource
 from orchestration.io.contract import RAW_TABLES, RawTable
@@ -27,7 +33,7 @@ from orchestration.io.ingestion.loader import (
     loaded_version,
     summarize,
 )
-from orchestration.io.ingestion.raw_tables import REJECTED, loaded_columns, row_count
+from orchestration.io.ingestion.raw_tables import FAILED, REJECTED, loaded_columns, row_count
 
 
 def _column_schema(columns: list[tuple[str, str]], spec: RawTable) -> TableSchema:
@@ -74,6 +80,16 @@ def _reason_totals(results: list[FileLoadResult]) -> dict[str, int]:
     return totals
 
 
+class RawTableConfig(Config):
+    """Launchpad options of a raw table's load."""
+
+    retry_rejected: bool = Field(
+        default=False,
+        description="Look again at the files this table rejected before, unchanged: after a fix "
+        "in configuration or code (a changed file is always looked at again).",
+    )
+
+
 def _build_raw_asset(spec: RawTable) -> AssetsDefinition:
     key = raw_asset_key(spec.name)
     required = ", ".join(spec.required_columns)
@@ -90,10 +106,15 @@ def _build_raw_asset(spec: RawTable) -> AssetsDefinition:
         check_specs=[files_accepted_spec(key)],
     )
     def raw_table(
-        context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
+        context: AssetExecutionContext,
+        config: RawTableConfig,
+        warehouse: WarehouseResource,
+        landing: LandingResource,
     ) -> MaterializeResult:
         with warehouse.connect() as con:
-            load = load_new_files(landing.root, con, tables=[spec.name])
+            load = load_new_files(
+                landing.root, con, tables=[spec.name], retry_rejected=config.retry_rejected
+            )
             results = load.results
             rows = row_count(con, spec.name)
             schema = _column_schema(loaded_columns(con, spec.name), spec)
@@ -102,6 +123,8 @@ def _build_raw_asset(spec: RawTable) -> AssetsDefinition:
         context.log.info(summarize(results))
         for r in results:
             if r.status == REJECTED:
+                context.log.error(f"{r.error}. To load it: {REJECTED_HINT}")
+            elif r.status == FAILED:
                 context.log.error(r.error)
         for w in load.waiting:
             context.log.info(f"waiting for the next run: {w.file} ({w.reason})")

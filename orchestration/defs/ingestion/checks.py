@@ -15,8 +15,14 @@ from orchestration.defs.ingestion.keys import CONTRACT_CHECK, FILES_ACCEPTED_CHE
 from orchestration.defs.resources import WarehouseResource
 from orchestration.io.contract import RAW_TABLES, RawTable
 from orchestration.io.ingestion.loader import FileLoadResult
-from orchestration.io.ingestion.raw_tables import REJECTED
+from orchestration.io.ingestion.raw_tables import FAILED, REJECTED
 from orchestration.io.ingestion.validation import validate_raw_table
+
+# What to do about a rejected file, on the console and in the check's description.
+REJECTED_HINT = (
+    "fix the file and drop it again, or after a fix in configuration or code re-run this asset "
+    "with config retry_rejected: true"
+)
 
 
 def files_accepted_spec(key: AssetKey) -> AssetCheckSpec:
@@ -24,18 +30,27 @@ def files_accepted_spec(key: AssetKey) -> AssetCheckSpec:
     return AssetCheckSpec(
         FILES_ACCEPTED_CHECK,
         asset=key,
-        description="Every new landing file was readable and had the required columns.",
+        description="Every new landing file was readable and had the required columns "
+        "(a rejected file is looked at again when it changes, or with the asset's config "
+        "retry_rejected: true; a failed load is retried on the next run).",
     )
 
 
 def files_accepted_result(results: list[FileLoadResult]) -> AssetCheckResult:
-    rejected = [r for r in results if r.status == REJECTED]
+    rejected = [r for r in results if r.status in (REJECTED, FAILED)]
+    advice = []
+    if any(r.status == REJECTED for r in rejected):
+        advice.append(f"rejected files: {REJECTED_HINT}")
+    if any(r.status == FAILED for r in rejected):
+        advice.append("failed loads (not the files' content) are retried on the next run")
     return AssetCheckResult(
         check_name=FILES_ACCEPTED_CHECK,
         passed=not rejected,
+        description="; ".join(advice) or None,
         severity=AssetCheckSeverity.ERROR,
         metadata={
-            "rejected_files": len(rejected),
+            "rejected_files": sum(r.status == REJECTED for r in rejected),
+            "failed_files": sum(r.status == FAILED for r in rejected),
             "errors": MetadataValue.json([r.error for r in rejected]),
         },
     )

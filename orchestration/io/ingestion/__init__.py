@@ -31,6 +31,7 @@ from orchestration.io.ingestion.loader import (
     summarize,
 )
 from orchestration.io.ingestion.raw_tables import (
+    FAILED,
     LOADED,
     REJECTED,
     SKIPPED_DUPLICATE,
@@ -40,6 +41,7 @@ from orchestration.io.ingestion.reading import FileRejected
 from orchestration.io.ingestion.validation import TableValidation, validate_raw_table
 
 __all__ = [
+    "FAILED",
     "LOADED",
     "REJECTED",
     "SKIPPED_DUPLICATE",

@@ -95,11 +95,17 @@ class KnownFiles:
     hashes: set[tuple[str, str]] = field(default_factory=set)
 
 
-def known_files(con: duckdb.DuckDBPyConnection) -> KnownFiles:
-    """What the load ledger has seen (empty when nothing was ever loaded)."""
+def known_files(con: duckdb.DuckDBPyConnection, look_again: Iterable[str] = ()) -> KnownFiles:
+    """What the load ledger has seen (empty when nothing was ever loaded), leaving out the
+    contents whose every ledger row has a status in `look_again` (e.g. failed loads)."""
     if not table_exists(con, *LOAD_LEDGER):
         return KnownFiles()
-    rows = con.execute(f'select distinct "table", content_hash from {LOAD_LEDGER.sql}').fetchall()
+    statuses = list(look_again) or [""]
+    rows = con.execute(
+        f'select "table", content_hash from {LOAD_LEDGER.sql} group by all '
+        "having bool_or(not list_contains(?, status))",
+        [statuses],
+    ).fetchall()
     return KnownFiles(hashes={(table, digest) for table, digest in rows})
 
 

@@ -27,6 +27,7 @@ from orchestration.io.ingestion.landing import (
     source_name,
 )
 from orchestration.io.ingestion.raw_tables import (
+    FAILED,
     LOADED,
     REJECTED,
     SKIPPED_DUPLICATE,
@@ -42,6 +43,7 @@ from orchestration.io.ingestion.reading import (
     LongLines,
     file_columns,
     line_limits,
+    not_the_files_fault,
     readable,
     reader,
 )
@@ -221,12 +223,19 @@ def _load_file(
                 extras, line = _read_file(con, spec, path, read_path, source, bounds, last)
         _write_file(con, spec, extras, line, result, file_stat, loaded_at)
     except Exception as exc:  # one bad file (or a bug it triggers) must not stop the others
+        message = " ".join(str(exc).split())[:300]
+        result.status = REJECTED
         if isinstance(exc, FileRejected):
             result.error = str(exc)
+        elif not_the_files_fault(exc):
+            result.status = FAILED
+            result.error = (
+                f"{source}: could not be loaded, not because of its content "
+                f"({type(exc).__name__}: {message}); nothing of it was kept and it is loaded "
+                "again on the next run (for out of memory, raise DUCKDB_MEMORY_LIMIT)"
+            )
         else:
-            message = " ".join(str(exc).split())[:300]
             result.error = f"{source}: could not be loaded: {type(exc).__name__}: {message}"
-        result.status = REJECTED
         result.rows_in = result.rows_loaded = result.rows_quarantined = 0
         result.quarantine_reasons = {}
         _record(con, result, file_stat, loaded_at)
@@ -282,17 +291,22 @@ def load_new_files(
     con: duckdb.DuckDBPyConnection,
     tables: list[str] | None = None,
     settle_seconds: float | None = None,
+    retry_rejected: bool = False,
 ) -> LandingLoad:
     """Load every new, settled file under landing_dir/<table>/ for the contract tables (or the
     given ones); files that may still be being written wait for a later run.
 
-    Absent tables are created empty, so downstream models always find every raw table.
+    New means a content the ledger has not seen, or one whose load failed (not the file's fault:
+    out of memory, interrupted). A rejected file is looked at again only when it changes, or with
+    `retry_rejected` (after a fix in configuration or code). Absent tables are created empty, so
+    downstream models always find every raw table.
     """
     ensure_raw_tables(con)
     unknown = sorted(set(tables or []) - set(RAW_TABLES))
     if unknown:
         raise ValueError(f"not raw contract tables: {', '.join(unknown)}")
-    scan = scan_landing(Path(landing_dir), known_files(con), tables, settle_seconds)
+    known = known_files(con, look_again=(FAILED, REJECTED) if retry_rejected else (FAILED,))
+    scan = scan_landing(Path(landing_dir), known, tables, settle_seconds)
     results: list[FileLoadResult] = []
     for table in RAW_TABLES:  # contract order, so loads are deterministic
         if table in scan.new:
@@ -338,5 +352,5 @@ def summarize(results: list[FileLoadResult]) -> str:
         lines += [
             f"  {n:>8}  {reason}" for reason, n in sorted(reasons.items(), key=lambda x: -x[1])
         ]
-        lines += [f"  rejected: {r.error}" for r in mine if r.status == REJECTED]
+        lines += [f"  {r.status}: {r.error}" for r in mine if r.status in (REJECTED, FAILED)]
     return "\n".join(lines) if lines else "no new files"

@@ -24,7 +24,7 @@ LEDGER_COLUMNS = {
     "rows_loaded": "BIGINT",
     "rows_quarantined": "BIGINT",
     "quarantine_reasons": "VARCHAR",  # JSON object: reason -> rows
-    "status": "VARCHAR",  # loaded / skipped_duplicate / rejected
+    "status": "VARCHAR",  # loaded / skipped_duplicate / rejected / failed
     "error": "VARCHAR",
     "loaded_at": "TIMESTAMPTZ",
 }
@@ -37,8 +37,10 @@ QUARANTINE_COLUMNS = {
 # A single-column text key is unique per row, so a dictionary never pays for it: naming FSST
 # spares the insert DuckDB's trial of every method on it (a third of a product-events load).
 KEY_COMPRESSION = "fsst"
-# The ledger's status of a file.
-LOADED, SKIPPED_DUPLICATE, REJECTED = "loaded", "skipped_duplicate", "rejected"
+# The ledger's status of a file. Rejected: the file's content is the reason (a changed file is
+# looked at again). Failed: not the content (out of memory, interrupted), so it is loaded again
+# on the next run.
+LOADED, SKIPPED_DUPLICATE, REJECTED, FAILED = "loaded", "skipped_duplicate", "rejected", "failed"
 
 
 def quote(name: str) -> str:

@@ -131,6 +131,12 @@ def may_hold_control_characters(path: Path) -> bool:
     return False
 
 
+def not_the_files_fault(exc: BaseException) -> bool:
+    """A failure of the load, not of the file: out of memory or interrupted. The same content
+    may load on the next run, so the file must not be recorded as rejected."""
+    return isinstance(exc, duckdb.OutOfMemoryException | duckdb.InterruptException)
+
+
 def unreadable(source: str, exc: Exception, path: Path | None = None) -> FileRejected:
     """The file-level reason: DuckDB's message without its dialect dump, or the long line."""
     text = str(exc).strip()
@@ -225,4 +231,6 @@ def file_columns(
     except duckdb.Error as exc:
         if long_lines(exc, max_line):
             raise LongLines(source) from exc
+        if not_the_files_fault(exc):
+            raise
         raise unreadable(source, exc, path) from exc
