@@ -37,3 +37,21 @@ def test_ratios_compare_load_and_dbt_with_the_reference_of_the_same_run() -> Non
     assert [line.split()[-4] for line in lines[1:]] == ["1.5x", "2.5x", "4.0x"]
     assert lines[-1].split()[-2] == "2500.0"  # peak of the two stages, not their sum
     assert _ratios(results[:2]) == []  # no reference, no ratio
+
+
+def test_a_reference_out_of_memory_says_so_and_how_to_measure_it(tmp_path, monkeypatch) -> None:
+    """At 100,000 accounts the hand-written script's window dedup does not fit in the pipeline's
+    3GB: the stage says which limit it ran out of and how to give it more."""
+    import pytest
+
+    from tools.bench import REFERENCE_MEMORY_LIMIT_ENV, reference_stage
+
+    generate(tmp_path / "landing", accounts=40, seed=7)
+    monkeypatch.setenv(REFERENCE_MEMORY_LIMIT_ENV, "4MB")
+    with pytest.raises(SystemExit) as stopped:
+        reference_stage(tmp_path, 40)
+    message = str(stopped.value)
+    assert message.startswith("[bench] reference: out of memory under a 4MB limit (Out of Memory")
+    assert message.endswith("give it more: --reference-memory-limit 16GB")
+    monkeypatch.setenv(REFERENCE_MEMORY_LIMIT_ENV, "1GB")
+    assert reference_stage(tmp_path, 40) > 0
