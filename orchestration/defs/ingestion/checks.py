@@ -37,21 +37,21 @@ def files_accepted_spec(key: AssetKey) -> AssetCheckSpec:
 
 
 def files_accepted_result(results: list[FileLoadResult]) -> AssetCheckResult:
-    rejected = [r for r in results if r.status in (REJECTED, FAILED)]
+    not_loaded = [r for r in results if r.status in (REJECTED, FAILED)]
     advice = []
-    if any(r.status == REJECTED for r in rejected):
+    if any(r.status == REJECTED for r in not_loaded):
         advice.append(f"rejected files: {REJECTED_HINT}")
-    if any(r.status == FAILED for r in rejected):
+    if any(r.status == FAILED for r in not_loaded):
         advice.append("failed loads (not the files' content) are retried on the next run")
     return AssetCheckResult(
         check_name=FILES_ACCEPTED_CHECK,
-        passed=not rejected,
+        passed=not not_loaded,
         description="; ".join(advice) or None,
         severity=AssetCheckSeverity.ERROR,
         metadata={
-            "rejected_files": sum(r.status == REJECTED for r in rejected),
-            "failed_files": sum(r.status == FAILED for r in rejected),
-            "errors": MetadataValue.json([r.error for r in rejected]),
+            "rejected_files": sum(r.status == REJECTED for r in not_loaded),
+            "failed_files": sum(r.status == FAILED for r in not_loaded),
+            "errors": MetadataValue.json([r.error for r in not_loaded]),
         },
     )
 

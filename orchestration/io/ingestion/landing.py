@@ -100,7 +100,7 @@ def known_files(con: duckdb.DuckDBPyConnection, look_again: Iterable[str] = ()) 
     contents whose every ledger row has a status in `look_again` (e.g. failed loads)."""
     if not table_exists(con, *LOAD_LEDGER):
         return KnownFiles()
-    statuses = list(look_again) or [""]
+    statuses = list(look_again) or [""]  # an empty list parameter has no type to bind
     rows = con.execute(
         f'select "table", content_hash from {LOAD_LEDGER.sql} group by all '
         "having bool_or(not list_contains(?, status))",

@@ -43,7 +43,7 @@ from orchestration.io.ingestion.reading import (
     LongLines,
     file_columns,
     line_limits,
-    not_the_files_fault,
+    load_failure,
     readable,
     reader,
 )
@@ -192,6 +192,10 @@ def _read_file(
     return extras, line
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
 def _load_file(
     con: duckdb.DuckDBPyConnection,
     spec: RawTable,
@@ -223,18 +227,18 @@ def _load_file(
                 extras, line = _read_file(con, spec, path, read_path, source, bounds, last)
         _write_file(con, spec, extras, line, result, file_stat, loaded_at)
     except Exception as exc:  # one bad file (or a bug it triggers) must not stop the others
-        message = " ".join(str(exc).split())[:300]
         result.status = REJECTED
-        if isinstance(exc, FileRejected):
-            result.error = str(exc)
-        elif not_the_files_fault(exc):
+        if (failure := load_failure(exc)) is not None:
             result.status = FAILED
             result.error = (
                 f"{source}: could not be loaded, not because of its content "
-                f"({type(exc).__name__}: {message}); nothing of it was kept and it is loaded "
-                "again on the next run (for out of memory, raise DUCKDB_MEMORY_LIMIT)"
+                f"({type(failure).__name__}: {_one_line(failure)}); nothing of it was kept and it "
+                "is loaded again on the next run (for out of memory, raise DUCKDB_MEMORY_LIMIT)"
             )
+        elif isinstance(exc, FileRejected):
+            result.error = str(exc)
         else:
+            message = _one_line(exc)
             result.error = f"{source}: could not be loaded: {type(exc).__name__}: {message}"
         result.rows_in = result.rows_loaded = result.rows_quarantined = 0
         result.quarantine_reasons = {}

@@ -131,10 +131,13 @@ def may_hold_control_characters(path: Path) -> bool:
     return False
 
 
-def not_the_files_fault(exc: BaseException) -> bool:
-    """A failure of the load, not of the file: out of memory or interrupted. The same content
-    may load on the next run, so the file must not be recorded as rejected."""
-    return isinstance(exc, duckdb.OutOfMemoryException | duckdb.InterruptException)
+def load_failure(exc: BaseException) -> BaseException | None:
+    """The failure of the load behind exc, not of the file (out of memory, interrupted), also
+    when a reader wrapped it as unreadable; None when the file is the reason. The same content
+    may load on the next run, so such a file must not be recorded as rejected."""
+    cause = exc.__cause__ if isinstance(exc, FileRejected) and exc.__cause__ else exc
+    failed = isinstance(cause, duckdb.OutOfMemoryException | duckdb.InterruptException)
+    return cause if failed else None
 
 
 def unreadable(source: str, exc: Exception, path: Path | None = None) -> FileRejected:
@@ -231,6 +234,4 @@ def file_columns(
     except duckdb.Error as exc:
         if long_lines(exc, max_line):
             raise LongLines(source) from exc
-        if not_the_files_fault(exc):
-            raise
         raise unreadable(source, exc, path) from exc

@@ -27,7 +27,6 @@ from orchestration.io.ingestion.reading import (
     higher_limit_left,
     long_lines,
     may_hold_control_characters,
-    not_the_files_fault,
     reader,
     unreadable,
 )
@@ -274,8 +273,6 @@ def check_rows(
     except duckdb.Error as exc:
         if long_lines(exc, max_line):
             raise LongLines(source) from exc
-        if not_the_files_fault(exc):
-            raise
         raise unreadable(source, exc, path) from exc
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _ingest_rejects "
