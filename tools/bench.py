@@ -199,13 +199,27 @@ DAY_COLUMNS = {
 }
 
 
+def _concatenate_csv(shards: list[str], target: Path) -> None:
+    """One CSV of the shards' lines, byte for byte, with the (shared) header once."""
+    with target.open("wb") as out:
+        for i, shard in enumerate(shards):
+            with open(shard, "rb") as lines:
+                header = lines.readline()
+                if i == 0:
+                    out.write(header)
+                body = lines.read()
+                out.write(body if body.endswith(b"\n") or not body else body + b"\n")
+
+
 @stage("day_generate")
 def day_generate_stage(workdir: Path, accounts: int) -> int:
     """Setup for `incremental` (untimed work, not a pipeline stage): the day after the generated
-    data, as new landing files in day_landing/. A history with the same accounts and seed starts
-    with the same files as `generate` (period_00); its next period is sliced to its first day for
-    the append-only sources (rows dated that day), and its other files (entity changes) are kept
-    whole."""
+    data, as new landing files in day_landing/, one file per source as a daily export delivers
+    it. A history with the same accounts and seed starts with the same files as `generate`
+    (period_00); its next period is sliced to its first day for the append-only sources (rows
+    dated that day), and its other files (entity changes) are kept whole. The generator writes
+    each source in 80 shards; a day of 80 shards per source costs about 47 s more to ingest at
+    100,000 accounts (about 40 ms of fixed cost per file), which is the shards, not the day."""
     import shutil
     from datetime import UTC, datetime
 
@@ -223,20 +237,21 @@ def day_generate_stage(workdir: Path, accounts: int) -> int:
     with duckdb.connect() as con:
         for name in RAW_TABLES:
             (day / name).mkdir(parents=True)
-            for path in sorted((history / "period_01" / name).glob("*.csv")):
-                target = day / name / f"day_{first_day}_{path.name}"
-                if name not in DAY_COLUMNS:
-                    shutil.copy(path, target)
-                    continue
-                when = f"try_cast({DAY_COLUMNS[name]} as timestamp)::date"
-                con.execute(
-                    f"create or replace temp table _day as select * from "
-                    f"read_csv('{path}', all_varchar = true, header = true)"
-                )
-                con.execute(
-                    f"copy (select * from _day where {when} = '{first_day}') to '{target}' (header)"
-                )
-                rows += con.execute(f"select count(*) from read_csv('{target}')").fetchone()[0]
+            shards = sorted(str(p) for p in (history / "period_01" / name).glob("*.csv"))
+            if not shards:
+                continue
+            target = day / name / f"day_{first_day}_{name}.csv"
+            if name not in DAY_COLUMNS:  # entity changes: the shards' lines as they are
+                _concatenate_csv(shards, target)
+                continue
+            con.execute(
+                "create or replace temp table _day as select * from "
+                "read_csv(?, all_varchar = true, header = true, union_by_name = true)",
+                [shards],
+            )
+            when = f"try_cast({DAY_COLUMNS[name]} as timestamp)::date = '{first_day}'"
+            con.execute(f"copy (select * from _day where {when}) to '{target}' (header)")
+            rows += con.execute(f"select count(*) from read_csv('{target}')").fetchone()[0]
     return int(rows)
 
 
