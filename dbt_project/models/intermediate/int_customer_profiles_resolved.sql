@@ -42,7 +42,10 @@ customers as (
         customer_key,
         customer_type,
         anchor_type,
-        anchor_id
+        anchor_id,
+        -- the anchor as a join key of its own: a constant test on this (preserved) side of the left
+        -- join below made DuckDB compare every customer with every account (100,000 accounts: 32 s -> 1 s)
+        case when anchor_type = 'crm_account' then anchor_id end as anchor_account_id
     from identity
 
 ),
@@ -109,7 +112,7 @@ final as (
         end as created_at
     from customers
     left join accounts as anchor_account
-        on customers.anchor_type = 'crm_account' and customers.anchor_id = anchor_account.account_id
+        on customers.anchor_account_id = anchor_account.account_id
     left join account_rollup on customers.customer_key = account_rollup.customer_key
     left join customer_billing as first_billing
         on customers.customer_key = first_billing.customer_key and first_billing.billing_rank = 1

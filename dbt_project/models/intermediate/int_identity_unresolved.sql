@@ -32,9 +32,10 @@ unresolved as (
         end as reason
 
     from resolved
+    -- the type test inside the key: as a separate condition on this (preserved) side DuckDB
+    -- compared every identifier with every email (100,000 accounts: 4 s -> 0.06 s)
     left join emails
-        on resolved.identifier_type = 'email'
-        and resolved.identifier = emails.email
+        on case when resolved.identifier_type = 'email' then resolved.identifier end = emails.email
     where resolved.customer_key is null
 
 )
