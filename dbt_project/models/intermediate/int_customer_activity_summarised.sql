@@ -4,12 +4,12 @@ with
 
 activity as (
 
+    -- product events from their daily rollup (incremental), not the event table
     select
         customer_key,
-        min(occurred_at) as first_at,
-        max(occurred_at) as last_at
-    from {{ ref('int_events_attributed') }}
-    where customer_key is not null
+        min(first_event_at) as first_at,
+        max(last_event_at) as last_at
+    from {{ ref('fct_product_usage_daily') }}
     group by customer_key
     union all
     select

@@ -2,21 +2,30 @@
 
 with
 
-events as (
+-- daily volume by raw name (incremental), mapped to canonical events by the taxonomy in use now
+names_daily as (
 
-    select * from {{ ref('int_events_normalised') }}
+    select * from {{ ref('int_event_names_daily') }}
+
+),
+
+taxonomy as (
+
+    select * from {{ ref('int_event_taxonomy') }}
 
 ),
 
 daily as (
 
     select
-        canonical_event,
-        event_date,
-        count(*) as event_count
-    from events
-    where is_mapped
-    group by canonical_event, event_date
+        taxonomy.canonical_event,
+        names_daily.event_date,
+        sum(names_daily.event_count) as event_count
+    from names_daily
+    inner join taxonomy
+        on names_daily.event_name_normalised = taxonomy.raw_event_name_normalised
+    where taxonomy.canonical_event is not null
+    group by taxonomy.canonical_event, names_daily.event_date
 
 ),
 
@@ -26,16 +35,33 @@ bounds as (
 
     select
         min(event_date) as first_date,
-        {{ dbt.datediff('min(event_date)', 'max(event_date)', 'day') }} as day_span
-    from events
+        {{ dbt.datediff('min(event_date)', 'max(event_date)', 'day') }}
+            as day_span
+    from names_daily
 
 ),
 
 digits as (
 
-    select 0 as digit union all select 1 union all select 2 union all select 3
-    union all select 4 union all select 5 union all select 6 union all select 7
-    union all select 8 union all select 9
+    select 0 as digit
+    union all
+    select 1
+    union all
+    select 2
+    union all
+    select 3
+    union all
+    select 4
+    union all
+    select 5
+    union all
+    select 6
+    union all
+    select 7
+    union all
+    select 8
+    union all
+    select 9
 
 ),
 
@@ -75,8 +101,9 @@ filled as (
     from canonical_events
     cross join date_spine
     left join daily
-        on canonical_events.canonical_event = daily.canonical_event
-        and date_spine.event_date = daily.event_date
+        on
+            canonical_events.canonical_event = daily.canonical_event
+            and date_spine.event_date = daily.event_date
 
 ),
 

@@ -27,7 +27,8 @@
 
 with
 
-attributes as (
+-- read by the per-column selects in measured; they render only once customer_attributes is built
+attributes as (  -- noqa: ST03
 
     select * from {{ ref('customer_attributes') }}
 
@@ -46,7 +47,7 @@ source_dates as (
     select
         'product' as source,
         max(events.event_date) as latest_date
-    from {{ ref('int_events_normalised') }} as events cross join reference
+    from {{ ref('stg_product__events') }} as events cross join reference
     where events.event_date <= reference.reference_date
     union all
     select
@@ -127,14 +128,14 @@ measured as (
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
     {% if columns | length == 0 %}
-    select
-        cast(null as {{ dbt.type_string() }}) as attribute_name,
-        cast(null as {{ dbt.type_string() }}) as source,
-        cast(null as {{ dbt.type_string() }}) as update_frequency,
-        0 as customers,
-        0 as non_null_values,
-        0 as valid_values
-    where 1 = 0
+        select
+            cast(null as {{ dbt.type_string() }}) as attribute_name,
+            cast(null as {{ dbt.type_string() }}) as source,
+            cast(null as {{ dbt.type_string() }}) as update_frequency,
+            0 as customers,
+            0 as non_null_values,
+            0 as valid_values
+        where 1 = 0
     {% endif %}
 
 ),

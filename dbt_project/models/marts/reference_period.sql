@@ -22,7 +22,7 @@ with
 
 activity as (
 
-    select max(event_date) as activity_date from {{ ref('int_events_normalised') }}
+    select max(event_date) as activity_date from {{ ref('stg_product__events') }}
     union all
     select max(cast(issued_at as date)) from {{ ref('stg_billing__invoices') }}
     union all
