@@ -22,16 +22,17 @@ project_taxonomy as (
 user_additions as (
 
     {%- if additions %}
-    {%- for row in additions %}
-    select
-        {%- for column in columns %}
-        cast('{{ row[column] | string | replace("'", "''") }}' as {{ dbt.type_string() }}) as {{ 'raw_event_name' if column == 'raw_event_name_normalised' else column }},
+        {%- for row in additions %}
+            select
+                {%- for column in columns %}
+                cast('{{ row[column] | string | replace("'", "''") }}' as {{ dbt.type_string() }}) as {{ 'raw_event_name' if column == 'raw_event_name_normalised' else column }},
+                {%- endfor %}
+                cast('{{ additions_file | string | replace("'", "''") }}' as {{ dbt.type_string() }}) as defined_in
+            {{ 'union all' if not loop.last }}
         {%- endfor %}
-        cast('{{ additions_file | string | replace("'", "''") }}' as {{ dbt.type_string() }}) as defined_in
-    {{ 'union all' if not loop.last }}
-    {%- endfor %}
     {%- else %}
-    select * from project_taxonomy where 1 = 0
+        select * from project_taxonomy
+        where 1 = 0
     {%- endif %}
 
 ),

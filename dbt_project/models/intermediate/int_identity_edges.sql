@@ -39,7 +39,8 @@ domain_accounts as (
         count(*) over (partition by website_domain) as accounts_on_domain,
         row_number() over (partition by website_domain order by created_at, account_id) as domain_rank
     from accounts
-    where website_domain is not null
+    where
+        website_domain is not null
         and not is_personal_website_domain
 
 ),
@@ -50,8 +51,9 @@ domains_with_hierarchy as (
     select distinct child.website_domain
     from domain_accounts as child
     inner join domain_accounts as parent
-        on child.website_domain = parent.website_domain
-        and child.parent_account_id = parent.account_id
+        on
+            child.website_domain = parent.website_domain
+            and child.parent_account_id = parent.account_id
 
 ),
 
@@ -64,7 +66,8 @@ domain_owners as (
     from domain_accounts
     left join domains_with_hierarchy
         on domain_accounts.website_domain = domains_with_hierarchy.website_domain
-    where domain_accounts.domain_rank = 1
+    where
+        domain_accounts.domain_rank = 1
         and domain_accounts.accounts_on_domain <= {{ var('max_accounts_per_domain') }}
         and domains_with_hierarchy.website_domain is null
 
@@ -109,7 +112,8 @@ contact_email as (
     from contacts
     inner join emails
         on contacts.email = emails.email
-    where contacts.is_valid_email
+    where
+        contacts.is_valid_email
         and emails.links_owners
 
 ),
@@ -125,7 +129,8 @@ billing_email as (
     from billing_customers
     inner join emails
         on billing_customers.email = emails.email
-    where billing_customers.is_valid_email
+    where
+        billing_customers.is_valid_email
         and emails.links_owners
 
 ),
@@ -141,7 +146,8 @@ product_user_email as (
     from product_users
     inner join emails
         on product_users.email = emails.email
-    where product_users.is_valid_email
+    where
+        product_users.is_valid_email
         and emails.links_owners
 
 ),

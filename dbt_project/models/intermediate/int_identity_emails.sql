@@ -45,19 +45,31 @@ consent_events as (
 -- records that own an email address, with the CRM account they explicitly name (if any)
 owners as (
 
-    select email, 'crm_contact' as owner_type, contact_id as owner_id, account_id as explicit_account_id
+    select
+        email,
+        'crm_contact' as owner_type,
+        contact_id as owner_id,
+        account_id as explicit_account_id
     from contacts
     where is_valid_email
 
     union all
 
-    select email, 'billing_customer' as owner_type, billing_customer_id as owner_id, crm_account_id as explicit_account_id
+    select
+        email,
+        'billing_customer' as owner_type,
+        billing_customer_id as owner_id,
+        crm_account_id as explicit_account_id
     from billing_customers
     where is_valid_email
 
     union all
 
-    select email, 'product_user' as owner_type, user_id as owner_id, cast(null as {{ dbt.type_string() }}) as explicit_account_id
+    select
+        email,
+        'product_user' as owner_type,
+        user_id as owner_id,
+        cast(null as {{ dbt.type_string() }}) as explicit_account_id
     from product_users
     where is_valid_email
 
@@ -67,13 +79,17 @@ mentions as (
 
     select email from owners
     union
-    select email from tickets where is_valid_email
+    select email from tickets
+    where is_valid_email
     union
-    select email from email_events where is_valid_email
+    select email from email_events
+    where is_valid_email
     union
-    select email from survey_responses where is_valid_email
+    select email from survey_responses
+    where is_valid_email
     union
-    select email from consent_events where is_valid_email
+    select email from consent_events
+    where is_valid_email
 
 ),
 
@@ -110,7 +126,7 @@ final as (
         *,
         -- over-merge guard: a shared mailbox, or an address its owners' CRM links place at
         -- different accounts, links none of its owners (it would chain companies together)
-        not (
+        not(
             (is_generic_inbox and owner_count > 1)
             or explicit_account_count > 1
         ) as links_owners

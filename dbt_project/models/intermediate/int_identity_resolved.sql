@@ -39,27 +39,47 @@ edges as (
 -- every identifier; anchor_priority 0 = CRM account, 1 = billing customer, 2 = never an anchor
 nodes as (
 
-    select 'crm_account' as identifier_type, account_id as identifier, 0 as anchor_priority, created_at as anchor_created_at
+    select
+        'crm_account' as identifier_type,
+        account_id as identifier,
+        0 as anchor_priority,
+        created_at as anchor_created_at
     from accounts
 
     union all
 
-    select 'billing_customer' as identifier_type, billing_customer_id as identifier, 1 as anchor_priority, created_at as anchor_created_at
+    select
+        'billing_customer' as identifier_type,
+        billing_customer_id as identifier,
+        1 as anchor_priority,
+        created_at as anchor_created_at
     from billing_customers
 
     union all
 
-    select 'crm_contact' as identifier_type, contact_id as identifier, 2 as anchor_priority, cast(null as {{ dbt.type_timestamp() }}) as anchor_created_at
+    select
+        'crm_contact' as identifier_type,
+        contact_id as identifier,
+        2 as anchor_priority,
+        cast(null as {{ dbt.type_timestamp() }}) as anchor_created_at
     from contacts
 
     union all
 
-    select 'product_user' as identifier_type, user_id as identifier, 2 as anchor_priority, cast(null as {{ dbt.type_timestamp() }}) as anchor_created_at
+    select
+        'product_user' as identifier_type,
+        user_id as identifier,
+        2 as anchor_priority,
+        cast(null as {{ dbt.type_timestamp() }}) as anchor_created_at
     from product_users
 
     union all
 
-    select 'email' as identifier_type, email as identifier, 2 as anchor_priority, cast(null as {{ dbt.type_timestamp() }}) as anchor_created_at
+    select
+        'email' as identifier_type,
+        email as identifier,
+        2 as anchor_priority,
+        cast(null as {{ dbt.type_timestamp() }}) as anchor_created_at
     from emails
 
 ),
@@ -86,11 +106,13 @@ edge_nodes as (
         right_nodes.node_id as right_node_id
     from edges
     inner join ranked_nodes as left_nodes
-        on edges.left_type = left_nodes.identifier_type
-        and edges.left_id = left_nodes.identifier
+        on
+            edges.left_type = left_nodes.identifier_type
+            and edges.left_id = left_nodes.identifier
     inner join ranked_nodes as right_nodes
-        on edges.right_type = right_nodes.identifier_type
-        and edges.right_id = right_nodes.identifier
+        on
+            edges.right_type = right_nodes.identifier_type
+            and edges.right_id = right_nodes.identifier
 
 ),
 
@@ -101,8 +123,9 @@ resolved as (
     select
         ranked_nodes.identifier_type,
         ranked_nodes.identifier,
-        case when anchors.anchor_priority < 2
-            then {{ customer_key('anchors.identifier_type', 'anchors.identifier') }}
+        case
+            when anchors.anchor_priority < 2
+                then {{ customer_key('anchors.identifier_type', 'anchors.identifier') }}
         end as customer_key,
         case anchors.anchor_priority
             when 0 then 'account'

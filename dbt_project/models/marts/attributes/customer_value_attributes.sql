@@ -140,7 +140,8 @@ select
     coalesce(invoice_value.lifetime_revenue, 0) as lifetime_revenue,
     coalesce(invoice_value.total_revenue_90d, 0) as total_revenue_90d,
     coalesce(invoice_value.invoice_count_90d, 0) as invoice_count_90d,
-    {{ dbt.datediff('invoice_value.last_purchase_date', 'snapshots.as_of_date', 'day') }} as days_since_last_invoice
+    {{ dbt.datediff('invoice_value.last_purchase_date', 'snapshots.as_of_date', 'day') }}
+        as days_since_last_invoice
 from customers
 inner join snapshots on customers.snapshot = snapshots.snapshot
 left join subscription_value

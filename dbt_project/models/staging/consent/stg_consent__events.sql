@@ -6,9 +6,9 @@ source as (
 
 ),
 
+-- the primary key is (email, purpose, recorded_at) after normalisation
 deduplicated as (
 
-    -- the primary key is (email, purpose, recorded_at) after normalisation
     {{ deduplicate(
         'source',
         partition_by=normalise_email('email') ~ ', ' ~ clean_label('purpose') ~ ', '

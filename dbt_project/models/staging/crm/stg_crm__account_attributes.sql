@@ -6,10 +6,10 @@ source as (
 
 ),
 
+-- one row per account, attribute and update (its history: the validation snapshot needs the
+-- value as of its date); a redelivery of the same update counts once, the latest load wins
 deduplicated as (
 
-    -- one row per account, attribute and update (its history: the validation snapshot needs the
-    -- value as of its date); a redelivery of the same update counts once, the latest load wins
     {{ deduplicate(
         'source',
         partition_by=clean_id('account_id') ~ ', ' ~ canonical_label('attribute') ~ ', ' ~ to_utc_timestamp('updated_at'),
@@ -21,7 +21,8 @@ deduplicated as (
 renamed as (
 
     select
-        {{ surrogate_key([clean_id('account_id'), canonical_label('attribute'), to_utc_timestamp('updated_at')]) }} as account_attribute_id,
+        {{ surrogate_key([clean_id('account_id'), canonical_label('attribute'), to_utc_timestamp('updated_at')]) }}
+            as account_attribute_id,
         {{ clean_id('account_id') }} as account_id,
         {{ canonical_label('attribute') }} as attribute,
         nullif(trim(value), '') as value,

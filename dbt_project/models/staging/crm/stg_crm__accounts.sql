@@ -6,9 +6,9 @@ source as (
 
 ),
 
+-- redeliveries repeat an account: keep its most recently updated, then latest loaded, version
 deduplicated as (
 
-    -- redeliveries repeat an account: keep its most recently updated, then latest loaded, version
     {{ deduplicate(
         'source',
         partition_by=clean_id('account_id'),
