@@ -4,8 +4,10 @@ Two periods of a generated history are loaded one after the other into one wareh
 `dbt build` after each (the second incremental), and period 1 also redelivers one row of each
 append-only source from period 0 with other content. Between the builds, what old events count
 towards also changes: a product user is redelivered with another customer's email (identity
-resolution moves its events), and a taxonomy addition maps an event name loaded in period 0. A copy
-of that warehouse is then rebuilt with `--full-refresh`; every incremental model and both attribute
+resolution moves its events), another is redelivered with an address that links it to no customer,
+events arrive late for a day already built, and the taxonomy additions change: one maps an event
+name loaded in period 0, one maps a name to another canonical event, one is taken away. A copy of
+that warehouse is then rebuilt with `--full-refresh`; every incremental model and both attribute
 snapshots must be identical.
 """
 
@@ -80,33 +82,103 @@ def _write_redeliveries(warehouse: Path, landing: Path) -> dict[str, str]:
     return ids
 
 
-# an event name no taxonomy maps, loaded in period 0 and mapped by a user's addition before period 1
+# event names no project taxonomy maps, each loaded in period 0 for its own user; the user's
+# additions change between the builds: one name is mapped late, one remapped, one unmapped again
 LATE_MAPPED_NAME = "Trial Extended"
-TAXONOMY_ADDITION = {
-    "event_taxonomy_additions": [
+REMAPPED_NAME = "Seat Resized"
+UNMAPPED_LATER_NAME = "Legacy Export"
+
+
+def _addition(name: str, canonical_event: str) -> dict[str, str]:
+    return {
+        "raw_event_name_normalised": name.lower(),
+        "canonical_event": canonical_event,
+        "event_category": "administration",
+        "tracking_version": "v1",
+    }
+
+
+PERIOD_0_VARS = [
+    "--vars",
+    json.dumps(
         {
-            "raw_event_name_normalised": LATE_MAPPED_NAME.lower(),
-            "canonical_event": "trial_extended",
-            "event_category": "lifecycle",
-            "tracking_version": "v1",
+            "event_taxonomy_additions": [
+                _addition(REMAPPED_NAME, "seat_resized_v0"),
+                _addition(UNMAPPED_LATER_NAME, "legacy_export"),
+            ]
         }
-    ]
-}
-PERIOD_1_VARS = ["--vars", json.dumps(TAXONOMY_ADDITION)]
+    ),
+]
+PERIOD_1_VARS = [
+    "--vars",
+    json.dumps(
+        {
+            "event_taxonomy_additions": [
+                _addition(LATE_MAPPED_NAME, "trial_extended"),
+                _addition(REMAPPED_NAME, "seat_resized"),
+            ]
+        }
+    ),
+]
 
 
-def _write_late_mapped_events(warehouse: Path, landing: Path) -> str:
-    """Period-0 events of one user under an event name no taxonomy maps yet; the user's id."""
-    path = landing / "product_events" / "product_events_unmapped.csv"
+def _write_events_named(warehouse: Path, landing: Path, name: str, user_rank: int) -> str:
+    """Period-0 events of one user (the user_rank-th by id) under `name`; the user's id."""
+    slug = name.lower().replace(" ", "-")
+    path = landing / "product_events" / f"product_events_{slug}.csv"
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        [(user,)] = con.execute("select min(user_id) from raw.product_events").fetchall()
+        [(user,)] = con.execute(
+            "select user_id from (select distinct user_id from raw.product_events) "
+            "order by user_id limit 1 offset ?",
+            [user_rank],
+        ).fetchall()
         con.execute(
-            f"copy (select 'late-mapped-' || event_id as event_id, user_id, "
-            f"'{LATE_MAPPED_NAME}' as event_name, occurred_at, properties from raw.product_events "
+            f"copy (select '{slug}-' || event_id as event_id, user_id, "
+            f"'{name}' as event_name, occurred_at, properties from raw.product_events "
             f"where user_id = ? order by event_id limit 3) to '{path}' (header)",
             [user],
         )
     return user
+
+
+def _write_late_events(
+    warehouse: Path, landing: Path, other_customers: list[str]
+) -> tuple[str, str, int]:
+    """Copies, under new ids, of one resolved user's events on a day period 0 built: events that
+    arrive a period late, for a customer none of `other_customers`. (the customer, that day, the
+    events it has with them)."""
+    path = landing / "product_events" / "product_events_late.csv"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        [(user, day, customer, before)] = con.execute(
+            "select e.user_id, cast(e.event_date as varchar), f.customer_key, f.events "
+            "from staging.stg_product__events e join intermediate.int_identity_resolved r "
+            "on r.identifier_type = 'product_user' and r.identifier = e.user_id "
+            "join marts.fct_product_usage_daily f "
+            "on f.customer_key = r.customer_key and f.event_date = e.event_date "
+            "where not list_contains(?, f.customer_key) "
+            "order by e.user_id desc, e.event_date limit 1",
+            [other_customers],
+        ).fetchall()
+        con.execute(
+            f"copy (select 'late-' || event_id as event_id, user_id, event_name, occurred_at, "
+            f"properties from raw.product_events where user_id = ? "
+            f"and cast(occurred_at as date) = ?) to '{path}' (header)",
+            [user, day],
+        )
+        [(late,)] = con.execute(f"select count(*) from '{path}'").fetchall()
+    assert late > 0
+    return customer, day, before + late
+
+
+def _unresolve_a_product_user(warehouse: Path, landing: Path, user: str) -> None:
+    """Redeliver `user` with an address of a consumer mail domain nobody else uses."""
+    path = landing / "product_users" / "product_users_unresolved.csv"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.execute(
+            f"copy (select user_id, 'nobody-' || user_id || '@gmail.com' as email, created_at "
+            f"from raw.product_users where user_id = ? limit 1) to '{path}' (header)",
+            [user],
+        )
 
 
 def _product_user_keys(warehouse: Path) -> dict[str, str]:
@@ -119,12 +191,12 @@ def _product_user_keys(warehouse: Path) -> dict[str, str]:
         )
 
 
-def _move_a_product_user(warehouse: Path, landing: Path) -> tuple[str, str, str]:
+def _move_a_product_user(warehouse: Path, landing: Path) -> tuple[str, str, str, str]:
     """Redeliver a product user under another customer's user's email: a user who is the only
     active user of its customer on some day, so that customer-day is left with no events.
-    (the user's id, its customer, that day)."""
+    (the user's id, its customer, that day, the customer it moves to)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        [(moved, email, customer, day)] = con.execute(
+        [(moved, email, customer, day, target)] = con.execute(
             "with users as (select u.user_id, u.email, r.customer_key "
             "from staging.stg_product__users u join intermediate.int_identity_resolved r "
             "on r.identifier_type = 'product_user' and r.identifier = u.user_id "
@@ -133,10 +205,11 @@ def _move_a_product_user(warehouse: Path, landing: Path) -> tuple[str, str, str]
             "sole_user_days as (select users.customer_key, e.event_date, min(e.user_id) as user_id "
             "from staging.stg_product__events e join users on users.user_id = e.user_id "
             "group by all having count(distinct e.user_id) = 1) "
-            "select a.user_id, b.email, a.customer_key, cast(min(d.event_date) as varchar) "
+            "select a.user_id, b.email, a.customer_key, cast(min(d.event_date) as varchar), "
+            "b.customer_key "
             "from users a join sole_user_days d on d.user_id = a.user_id "
             "join users b on a.customer_key < b.customer_key "
-            "group by a.user_id, b.user_id, b.email, a.customer_key "
+            "group by a.user_id, b.user_id, b.email, a.customer_key, b.customer_key "
             "order by a.user_id, b.user_id limit 1"
         ).fetchall()
         path = landing / "product_users" / "product_users_moved.csv"
@@ -145,7 +218,7 @@ def _move_a_product_user(warehouse: Path, landing: Path) -> tuple[str, str, str]
             f"where user_id = ? limit 1) to '{path}' (header)",
             [email, moved],
         )
-    return moved, customer, day
+    return moved, customer, day, target
 
 
 def _columns(con: duckdb.DuckDBPyConnection, db: str, relation: str) -> list[str]:
@@ -186,17 +259,35 @@ def warehouses(tmp_path_factory) -> tuple[Path, Path, dict[str, str]]:
     _drop(history / "period_00", landing)
     with connect(incremental) as con:
         load_landing(landing, con)
-    late_mapped_user = _write_late_mapped_events(incremental, landing)
+    named_users = {
+        name: _write_events_named(incremental, landing, name, rank)
+        for rank, name in enumerate((LATE_MAPPED_NAME, REMAPPED_NAME, UNMAPPED_LATER_NAME))
+    }
     with connect(incremental) as con:
         load_landing(landing, con)
-    run_dbt(BUILD, incremental)
+    run_dbt([*BUILD, *PERIOD_0_VARS], incremental)
     keys_before = _product_user_keys(incremental)
-    assert late_mapped_user in keys_before  # its events count towards a customer-day
+    # their events count towards a customer-day
+    assert set(named_users.values()) <= set(keys_before)
     _drop(history / "period_01", landing)
     redelivered = _write_redeliveries(incremental, landing)
-    moved, left_customer, left_day = _move_a_product_user(incremental, landing)
+    moved, left_customer, left_day, moved_to = _move_a_product_user(incremental, landing)
+    with duckdb.connect(str(incremental), read_only=True) as con:
+        active = {
+            u for (u,) in con.execute("select distinct user_id from raw.product_events").fetchall()
+        }
+    unresolved = max(active & set(keys_before) - {moved, *named_users.values()})
+    _unresolve_a_product_user(incremental, landing, unresolved)
+    changed = [moved, unresolved, *named_users.values()]
+    late_customer, late_day, late_events = _write_late_events(
+        incremental,
+        landing,
+        [keys_before[u] for u in changed] + [moved_to],
+    )
     redelivered |= {"moved_product_user": moved, "left_customer": left_customer}
-    redelivered["left_day"] = left_day
+    redelivered |= {"left_day": left_day, "unresolved_product_user": unresolved}
+    redelivered |= {"late_customer": late_customer, "late_day": late_day}
+    redelivered["late_events"] = late_events
     with duckdb.connect(str(incremental), read_only=True) as con:
         assert con.execute(
             "select events from marts.fct_product_usage_daily "
@@ -207,7 +298,9 @@ def warehouses(tmp_path_factory) -> tuple[Path, Path, dict[str, str]]:
         results = load_landing(landing, con)
     assert {r.status for r in results if "redelivered" in r.file} == {"loaded"}
     run_dbt([*BUILD, *PERIOD_1_VARS], incremental)
-    assert _product_user_keys(incremental)[moved] != keys_before[moved]
+    keys_after = _product_user_keys(incremental)
+    assert keys_after[moved] != keys_before[moved]
+    assert unresolved not in keys_after
     # beside it: the same dbt target folder, so dbt parses the project once more, not from scratch
     full = incremental.parent / "full_refresh.duckdb"
     shutil.copy(incremental, full)
@@ -269,6 +362,34 @@ def test_a_customer_day_left_without_events_is_deleted(warehouses):
                 [moved["left_customer"], moved["left_day"]],
             ).fetchall()
         assert rows == 0, warehouse.name
+
+
+def test_late_events_for_a_built_day_are_counted(warehouses):
+    incremental, _, ids = warehouses
+    with duckdb.connect(str(incremental), read_only=True) as con:
+        [(events,)] = con.execute(
+            "select events from marts.fct_product_usage_daily "
+            "where customer_key = ? and event_date = ?",
+            [ids["late_customer"], ids["late_day"]],
+        ).fetchall()
+    assert events == ids["late_events"]
+
+
+def test_taxonomy_changes_reach_the_days_built_before_them(warehouses):
+    incremental, _, _ = warehouses
+    with duckdb.connect(str(incremental), read_only=True) as con:
+        canonical = dict(
+            con.execute(
+                "select event_name, any_value(canonical_event) from "
+                "intermediate.int_events_normalised where event_name in (?, ?, ?) group by all",
+                [LATE_MAPPED_NAME, REMAPPED_NAME, UNMAPPED_LATER_NAME],
+            ).fetchall()
+        )
+    assert canonical == {
+        LATE_MAPPED_NAME: "trial_extended",
+        REMAPPED_NAME: "seat_resized",
+        UNMAPPED_LATER_NAME: None,
+    }
 
 
 def test_a_rollup_without_its_built_from_record_asks_for_a_full_refresh(warehouses):
