@@ -3,7 +3,8 @@
         materialized='incremental',
         unique_key='invoice_id',
         incremental_strategy='delete+insert',
-        on_schema_change='fail'
+        on_schema_change='fail',
+        pre_hook="{{ record_added_after() }}"
     )
 }}
 
