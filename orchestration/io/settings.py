@@ -33,6 +33,14 @@ def ingest_settle_seconds() -> float:
     return float(os.environ.get("INGEST_SETTLE_SECONDS") or 2.0)
 
 
+def ingest_reuse_file_hashes() -> bool:
+    """INGEST_REUSE_FILE_HASHES (default 1): re-use a landing file's content hash while its size,
+    modification time, ctime and inode are unchanged; 0 hashes every file on every scan (for
+    filesystems that do not keep ctime, such as some object-store mounts)."""
+    value = (os.environ.get("INGEST_REUSE_FILE_HASHES") or "1").strip().lower()
+    return value not in ("0", "false", "no", "off")
+
+
 def ingest_min_timestamp() -> str:
     """INGEST_MIN_TIMESTAMP (default 1970-01-01): timestamps before it are quarantined as
     implausible (0001-01-01 and other placeholder dates)."""

@@ -37,6 +37,7 @@ REPORTING_SCHEMA = "reporting"
 
 # raw: the ingestion ledger (raw tables themselves are named by the contract).
 LOAD_LEDGER = Table(RAW_SCHEMA, "_load_ledger")
+LANDING_DIGESTS = Table(RAW_SCHEMA, "_landing_digests")  # hash cache of landing files
 
 # staging (dbt): the CRM accounts seed the embedded demo CRM
 STAGED_CRM_ACCOUNTS = Table("staging", "stg_crm__accounts")

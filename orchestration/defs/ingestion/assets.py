@@ -133,6 +133,7 @@ def _build_raw_asset(spec: RawTable) -> AssetsDefinition:
             metadata={
                 "files": MetadataValue.md(_files_markdown(results, load.waiting)),
                 "files_new": len(results),
+                "files_hashed": load.files_hashed,
                 "files_waiting": MetadataValue.json([w.file for w in load.waiting]),
                 "rows_in": sum(r.rows_in for r in results),
                 "rows_loaded": sum(r.rows_loaded for r in results),

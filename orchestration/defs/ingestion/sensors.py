@@ -24,8 +24,8 @@ def _digests(cursor: str | None) -> Digests:
     try:
         stored = json.loads(cursor or "{}")
         return {
-            path: (int(size), int(mtime), str(digest))
-            for path, (size, mtime, digest) in stored.items()
+            path: (int(size), int(mtime), int(ctime), int(inode), str(digest))
+            for path, (size, mtime, ctime, inode, digest) in stored.items()
         }
     except (ValueError, TypeError, AttributeError):
         return {}
@@ -55,8 +55,8 @@ def landing_sensor(
         known = _known(warehouse)
     except duckdb.Error as exc:  # a run is writing the warehouse: look again next tick
         return SkipReason(f"warehouse busy, will retry: {str(exc).splitlines()[0]}")
-    # The cursor carries each file's hash with its size and mtime, so unchanged files are not
-    # read again on every tick.
+    # The cursor carries each file's hash with its size, mtime, ctime and inode, so unchanged
+    # files are not read again on every tick.
     scan = scan_landing(landing.root, known, digests=_digests(context.cursor))
     context.update_cursor(json.dumps(scan.digests, sort_keys=True))
     new = scan.new

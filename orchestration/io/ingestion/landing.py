@@ -2,7 +2,12 @@
 
 Every data file under ``LANDING_DIR/<table>/`` (recursively) belongs to that contract table. A
 file is identified by the sha256 of its bytes, never by its size and modification time (``cp -p``
-and ``rsync -t`` keep both while changing the content), so every scan hashes every file. A file
+and ``rsync -t`` keep both while changing the content). A scan re-uses a hash it made before
+(stored in ``raw._landing_digests``) only while the file's size, modification time, inode change
+time (ctime) and inode are all unchanged: the kernel sets ctime on every write and no copy tool can
+set it back, and a replaced file has a new inode. So a daily run reads only new or changed files,
+not the whole history (100,000 accounts: 4.3 GB hashed in 7 s on every run);
+INGEST_REUSE_FILE_HASHES=0 hashes every file, for filesystems that do not keep ctime. A file
 that may still be being written waits for a later run instead of loading truncated: it has a
 temporary name (``.part``, ``.tmp``, ``.crdownload``, ``~``, a leading ``.`` or ``~$``), or it was
 modified within the settle interval and changed again while the scan looked.
@@ -20,7 +25,7 @@ import duckdb
 
 from orchestration.io import settings
 from orchestration.io.contract import RAW_TABLES
-from orchestration.io.tables import LOAD_LEDGER
+from orchestration.io.tables import LANDING_DIGESTS, LOAD_LEDGER
 from orchestration.io.warehouse import table_exists
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
@@ -118,8 +123,10 @@ class WaitingFile:
     reason: str
 
 
-# A file's content hash by path, with the size and modification time it was hashed at.
-Digests = dict[str, tuple[int, int, str]]
+# A file's identity on disk when it was hashed: size, mtime_ns, ctime_ns, inode.
+Fingerprint = tuple[int, int, int, int]
+# A file's content hash by path, with the fingerprint it was hashed at.
+Digests = dict[str, tuple[int, int, int, int, str]]
 
 
 @dataclass
@@ -130,14 +137,15 @@ class LandingScan:
     new: dict[str, list[tuple[Path, str]]] = field(default_factory=dict)
     waiting: list[WaitingFile] = field(default_factory=list)
     digests: Digests = field(default_factory=dict)
+    files_hashed: int = 0  # files read to hash them (the others' hash was re-used)
 
 
-def _stat_key(path: Path) -> tuple[int, int] | None:
+def _stat_key(path: Path) -> Fingerprint | None:
     try:
         stat = path.stat()
     except FileNotFoundError:  # renamed or removed while we looked
         return None
-    return stat.st_size, stat.st_mtime_ns
+    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
 
 
 def _temporary_files(landing_dir: Path, tables: Iterable[str]) -> list[WaitingFile]:
@@ -170,19 +178,19 @@ def scan_landing(
     A file modified within the last settle_seconds (INGEST_SETTLE_SECONDS) is looked at again
     after that interval (one pause per scan); if its size or modification time changed, or
     changed while it was hashed, it waits for the next run. `digests` (an earlier scan's) spares
-    re-reading a file whose path, size and modification time are unchanged: a landing folder
-    only grows, and the sensor looks at it every 30 seconds.
+    re-reading a file whose path and fingerprint (size, mtime, ctime, inode) are unchanged: a
+    landing folder only grows, and the sensor looks at it every 30 seconds.
     """
-    digests = digests or {}
+    digests = (digests or {}) if settings.ingest_reuse_file_hashes() else {}
     tables = list(tables or RAW_TABLES)
     settle = settings.ingest_settle_seconds() if settle_seconds is None else settle_seconds
     scan = LandingScan(waiting=_temporary_files(landing_dir, tables))
     candidates = [(t, p) for t, files in landing_files(landing_dir, tables).items() for p in files]
     before = {p: _stat_key(p) for _, p in candidates}
     now_ns = time.time_ns()
-    fresh = {
-        p for p, key in before.items() if key and now_ns - key[1] < settle * 1e9
-    }  # future mtimes (clock skew) count as fresh too
+    # written (mtime) or replaced / restamped (ctime) within the settle interval; future times
+    # (clock skew) count as fresh too. A fresh file is always hashed, never trusted by fingerprint.
+    fresh = {p for p, key in before.items() if key and now_ns - max(key[1], key[2]) < settle * 1e9}
     if fresh:
         sleep(settle)
     for table, path in candidates:
@@ -194,21 +202,49 @@ def scan_landing(
                 WaitingFile(table, source, f"still being written: changed within {settle:g} s")
             )
             continue
-        size, mtime_ns = before[path]
+        fingerprint = before[path]
         cached = digests.get(str(path))
-        if cached is not None and cached[:2] == (size, mtime_ns) and path not in fresh:
-            digest = cached[2]
+        if cached is not None and tuple(cached[:4]) == fingerprint and path not in fresh:
+            digest = cached[4]
         else:
             digest = file_hash(path)
-            if _stat_key(path) != before[path]:
+            scan.files_hashed += 1
+            if _stat_key(path) != fingerprint:
                 scan.waiting.append(
                     WaitingFile(table, source, "still being written: changed while read")
                 )
                 continue
-        scan.digests[str(path)] = (size, mtime_ns, digest)
+        scan.digests[str(path)] = (*fingerprint, digest)
         if (table, digest) not in known.hashes:
             scan.new.setdefault(table, []).append((path, digest))
     return scan
+
+
+def stored_digests(con: duckdb.DuckDBPyConnection) -> Digests:
+    """The content hashes the last load run made, by path (none before the first)."""
+    if not table_exists(con, *LANDING_DIGESTS):
+        return {}
+    rows = con.execute(
+        f"select path, size, mtime_ns, ctime_ns, inode, content_hash from {LANDING_DIGESTS.sql}"
+    ).fetchall()
+    return {path: tuple(rest) for path, *rest in rows}
+
+
+def store_digests(con: duckdb.DuckDBPyConnection, digests: Digests) -> None:
+    """Keep a scan's hashes for the next run, replacing the last run's (nothing is written when
+    they are the same: a run with nothing new writes nothing)."""
+    if table_exists(con, *LANDING_DIGESTS) and stored_digests(con) == digests:
+        return
+    paths = sorted(digests)
+    columns = list(zip(*(digests[p] for p in paths), strict=True)) if paths else [[]] * 5
+    # one statement from column lists: a row at a time costs milliseconds each
+    con.execute(
+        f"create or replace table {LANDING_DIGESTS.sql} as select "
+        "unnest(?::varchar[]) as path, unnest(?::bigint[]) as size, "
+        "unnest(?::bigint[]) as mtime_ns, unnest(?::bigint[]) as ctime_ns, "
+        "unnest(?::ubigint[]) as inode, unnest(?::varchar[]) as content_hash",
+        [paths, *(list(c) for c in columns)],
+    )
 
 
 def find_new_files(

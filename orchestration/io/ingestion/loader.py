@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,8 @@ from orchestration.io.ingestion.landing import (
     known_files,
     scan_landing,
     source_name,
+    store_digests,
+    stored_digests,
 )
 from orchestration.io.ingestion.raw_tables import (
     FAILED,
@@ -288,6 +291,7 @@ class LandingLoad:
 
     results: list[FileLoadResult]
     waiting: list[WaitingFile]
+    files_hashed: int = 0  # landing files read to hash them (unchanged ones re-use their hash)
 
 
 def load_new_files(
@@ -310,12 +314,18 @@ def load_new_files(
     if unknown:
         raise ValueError(f"not raw contract tables: {', '.join(unknown)}")
     known = known_files(con, look_again=(FAILED, REJECTED) if retry_rejected else (FAILED,))
-    scan = scan_landing(Path(landing_dir), known, tables, settle_seconds)
+    stored = stored_digests(con)
+    scan = scan_landing(Path(landing_dir), known, tables, settle_seconds, digests=stored)
+    # the scanned tables' hashes replace theirs (a removed file drops out); the others' stay
+    scanned = tuple(f"{Path(landing_dir) / table}{os.sep}" for table in tables or RAW_TABLES)
+    store_digests(
+        con, {p: d for p, d in stored.items() if not p.startswith(scanned)} | scan.digests
+    )
     results: list[FileLoadResult] = []
     for table in RAW_TABLES:  # contract order, so loads are deterministic
         if table in scan.new:
             results.extend(_load(con, table, scan.new[table], Path(landing_dir)))
-    return LandingLoad(results, scan.waiting)
+    return LandingLoad(results, scan.waiting, scan.files_hashed)
 
 
 def load_landing(
