@@ -52,18 +52,18 @@ having count(*) > 1
 {% endtest %}
 
 {#- Generic test: a key column is never null and never repeated, in one grouped scan (instead of
-    `unique` and `not_null`, two scans of the same column). With keys_added_by_last_build (the
-    append-only incremental models, macros/incremental.sql), only the keys of the rows the last
-    build added are checked, each against the whole table. -#}
-{% test unique_not_null(model, column_name, keys_added_by_last_build=false) %}
+    `unique` and `not_null`, two scans of the same column). With only_keys_not_yet_tested (the
+    append-only incremental models, macros/incremental.sql), only the keys of the rows not yet
+    tested are checked, each against the whole table. -#}
+{% test unique_not_null(model, column_name, only_keys_not_yet_tested=false) %}
 select {{ column_name }}, count(*) as n_rows
 from {{ model }}
-{%- if keys_added_by_last_build %}
+{%- if only_keys_not_yet_tested %}
 where {{ column_name }} in (
     select {{ column_name }} from {{ model }}
-    where {{ added_by_last_build(model) }}
+    where {{ rows_not_yet_tested(model) }}
 )
-    or ({{ column_name }} is null and {{ added_by_last_build(model) }})
+    or ({{ column_name }} is null and {{ rows_not_yet_tested(model) }})
 {%- endif %}
 group by {{ column_name }}
 having {{ column_name }} is null or count(*) > 1

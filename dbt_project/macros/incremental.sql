@@ -44,55 +44,93 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- Data tests of an append-only incremental staging model test the rows its last build added.
+{#- Data tests of an append-only incremental staging model test the rows not yet tested.
 
     Rows a build keeps are never changed by a later one except by being replaced, and a
-    replacement is a new row (a later loaded_at): so the rows every earlier build added were
-    tested by that build's tests, and testing them again each day repeats a guarantee already
-    given (at 100,000 accounts the full-table key test of product events alone took 14 s of a
-    one-day refresh). Each such model records, in a pre-hook and in the same transaction as its
-    rows, the watermark its build started from: <model>__added_after (-infinity on a full build,
-    so a full refresh tests every row). A test configured with `where: added_by_last_build` then
-    reads only the rows above it (get_where_subquery below), and `unique_not_null` with
-    `keys_added_by_last_build: true` checks each added key against the whole table. -#}
+    replacement is a new row (a later loaded_at). So once every scoped test of such a model has
+    passed, the rows it had were tested, and testing them again each day repeats a guarantee
+    already given (at 100,000 accounts the full-table key test of product events alone took 14 s
+    of a one-day refresh). At the end of an invocation in which all of a model's scoped tests ran
+    and passed, advance_tested_through() records the model's max(loaded_at) in
+    <model>__tested_through; a failed, skipped or absent test leaves it where it was, so its rows
+    are tested again on the next run until they pass. A full build resets it (pre-hook, in the
+    model's transaction), so a full refresh tests every row. A test configured with
+    `where: rows_not_yet_tested` then reads only the rows above it (get_where_subquery below), and
+    `unique_not_null` with `keys_rows_not_yet_tested: true` checks each such key against the
+    whole table. -#}
 
-{% macro added_after_relation(relation) -%}
+{% macro tested_through_relation(relation) -%}
     {%- do return(api.Relation.create(
         database=relation.database, schema=relation.schema,
-        identifier=relation.identifier ~ '__added_after'
+        identifier=relation.identifier ~ '__tested_through'
     )) -%}
 {%- endmacro %}
 
-{#- Pre-hook of the models above: the watermark this build adds rows after. -#}
-{% macro record_added_after() -%}
-    {#- known to this invocation's relation cache, so its tests find it after this first build -#}
-    {%- do adapter.cache_added(added_after_relation(this)) -%}
-    create or replace table {{ added_after_relation(this) }} as
-    select
-        {%- if is_incremental() %}
-        coalesce(max(loaded_at), cast('-infinity' as {{ dbt.type_timestamp() }})) as loaded_after
-        from {{ this }}
-        {%- else %}
-        cast('-infinity' as {{ dbt.type_timestamp() }}) as loaded_after
-        {%- endif %}
+{#- Pre-hook of the models above: a full build's rows are all untested. -#}
+{% macro reset_tested_through() -%}
+    {%- if not is_incremental() %}
+    drop table if exists {{ tested_through_relation(this) }}
+    {%- else %}
+    select 1 as kept_tested_through
+    {%- endif %}
 {%- endmacro %}
 
-{#- The predicate "added by the model's last build" (every row when nothing records it: a table
-    of an earlier version, before its next build). -#}
-{% macro added_by_last_build(relation) -%}
-    {%- set recorded = added_after_relation(relation) -%}
+{#- The predicate "not yet tested" (every row when nothing records a tested watermark). -#}
+{% macro rows_not_yet_tested(relation) -%}
+    {%- set recorded = tested_through_relation(relation) -%}
     {%- if execute and load_relation(recorded) is not none -%}
-        loaded_at > (select loaded_after from {{ recorded }})
+        (loaded_at is null or loaded_at > (select tested_through from {{ recorded }}))
     {%- else -%}
         true
     {%- endif -%}
 {%- endmacro %}
 
-{#- dbt's test filter, with one named filter added: `where: added_by_last_build`. -#}
+{#- A scoped test: one filtered to the rows not yet tested (a graph node or a result's node). -#}
+{% macro is_scoped_test(node) -%}
+    {%- if node.resource_type != 'test' -%}
+        {%- do return(false) -%}
+    {%- endif -%}
+    {%- set kwargs = node.test_metadata.kwargs if node.test_metadata else {} -%}
+    {%- do return(
+        node.config.where == 'rows_not_yet_tested' or (kwargs.only_keys_not_yet_tested or false)
+    ) -%}
+{%- endmacro %}
+
+{#- on-run-end: for each model whose scoped tests all ran in this invocation and passed, its
+    rows are tested through its latest loaded_at. Returns the statements (run by dbt as the
+    hook, outside any transaction). -#}
+{% macro advance_tested_through(results) -%}
+    {%- set statements = [] -%}
+    {%- if execute -%}
+        {%- set expected = {} -%}
+        {%- for node in graph.nodes.values() if is_scoped_test(node) -%}
+            {%- do expected.setdefault(node.attached_node, []).append(node.unique_id) -%}
+        {%- endfor -%}
+        {%- set passed = {} -%}
+        {%- for result in results if is_scoped_test(result.node) and result.status == 'pass' -%}
+            {%- do passed.setdefault(result.node.attached_node, []).append(result.node.unique_id) -%}
+        {%- endfor -%}
+        {%- for model_id, tests in expected.items() -%}
+            {%- if (passed.get(model_id, []) | sort) == (tests | sort) -%}
+                {%- set model = graph.nodes[model_id] -%}
+                {%- set relation = api.Relation.create(
+                    database=model.database, schema=model.schema, identifier=model.alias
+                ) -%}
+                {%- do statements.append(
+                    "create or replace table " ~ tested_through_relation(relation)
+                    ~ " as select max(loaded_at) as tested_through from " ~ relation
+                ) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ statements | join(';\n') if statements else 'select 1 as nothing_newly_tested' }}
+{%- endmacro %}
+
+{#- dbt's test filter, with one named filter added: `where: rows_not_yet_tested`. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
-    {%- if where == 'added_by_last_build' -%}
-        {%- do return("(select * from " ~ relation ~ " where " ~ added_by_last_build(relation) ~ ") dbt_subquery") -%}
+    {%- if where == 'rows_not_yet_tested' -%}
+        {%- do return("(select * from " ~ relation ~ " where " ~ rows_not_yet_tested(relation) ~ ") dbt_subquery") -%}
     {%- else -%}
         {%- do return(adapter.dispatch('get_where_subquery', 'dbt')(relation)) -%}
     {%- endif -%}

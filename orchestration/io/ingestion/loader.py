@@ -318,9 +318,8 @@ def load_new_files(
     scan = scan_landing(Path(landing_dir), known, tables, settle_seconds, digests=stored)
     # the scanned tables' hashes replace theirs (a removed file drops out); the others' stay
     scanned = tuple(f"{Path(landing_dir) / table}{os.sep}" for table in tables or RAW_TABLES)
-    store_digests(
-        con, {p: d for p, d in stored.items() if not p.startswith(scanned)} | scan.digests
-    )
+    kept = {p: d for p, d in stored.items() if not p.startswith(scanned)} | scan.digests
+    store_digests(con, kept, stored)
     results: list[FileLoadResult] = []
     for table in RAW_TABLES:  # contract order, so loads are deterministic
         if table in scan.new:

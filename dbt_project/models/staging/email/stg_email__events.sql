@@ -4,7 +4,7 @@
         unique_key='event_id',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
-        pre_hook="{{ record_added_after() }}"
+        pre_hook="{{ reset_tested_through() }}"
     )
 }}
 
