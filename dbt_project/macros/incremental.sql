@@ -53,10 +53,10 @@
     of a one-day refresh). At the end of an invocation in which all of a model's scoped tests ran
     and passed, advance_tested_through() records the model's max(loaded_at) in
     <model>__tested_through; a failed, skipped or absent test leaves it where it was, so its rows
-    are tested again on the next run until they pass. A full build resets it (pre-hook, in the
-    model's transaction), so a full refresh tests every row. A test configured with
+    are tested again on the next run until they pass. A full build resets it to -infinity
+    (pre-hook, in the model's transaction), so a full refresh tests every row. A test configured with
     `where: rows_not_yet_tested` then reads only the rows above it (get_where_subquery below), and
-    `unique_not_null` with `keys_rows_not_yet_tested: true` checks each such key against the
+    `unique_not_null` with `only_keys_not_yet_tested: true` checks each such key against the
     whole table. -#}
 
 {% macro tested_through_relation(relation) -%}
@@ -66,10 +66,12 @@
     )) -%}
 {%- endmacro %}
 
-{#- Pre-hook of the models above: a full build's rows are all untested. -#}
+{#- Pre-hook of the models above: a full build's rows are all untested (the record is reset to
+    -infinity, not dropped: this invocation's tests may already know it exists). -#}
 {% macro reset_tested_through() -%}
     {%- if not is_incremental() %}
-    drop table if exists {{ tested_through_relation(this) }}
+    create or replace table {{ tested_through_relation(this) }} as
+    select cast('-infinity' as {{ dbt.type_timestamp() }}) as tested_through
     {%- else %}
     select 1 as kept_tested_through
     {%- endif %}
@@ -79,7 +81,10 @@
 {% macro rows_not_yet_tested(relation) -%}
     {%- set recorded = tested_through_relation(relation) -%}
     {%- if execute and load_relation(recorded) is not none -%}
-        (loaded_at is null or loaded_at > (select tested_through from {{ recorded }}))
+        (loaded_at is null or loaded_at > coalesce(
+            (select max(tested_through) from {{ recorded }}),
+            cast('-infinity' as {{ dbt.type_timestamp() }})
+        ))
     {%- else -%}
         true
     {%- endif -%}
@@ -101,7 +106,8 @@
     hook, outside any transaction). -#}
 {% macro advance_tested_through(results) -%}
     {%- set statements = [] -%}
-    {%- if execute -%}
+    {#- --empty runs every test on no rows: nothing was tested -#}
+    {%- if execute and not flags.EMPTY -%}
         {%- set expected = {} -%}
         {%- for node in graph.nodes.values() if is_scoped_test(node) -%}
             {%- do expected.setdefault(node.attached_node, []).append(node.unique_id) -%}
@@ -118,7 +124,8 @@
                 ) -%}
                 {%- do statements.append(
                     "create or replace table " ~ tested_through_relation(relation)
-                    ~ " as select max(loaded_at) as tested_through from " ~ relation
+                    ~ " as select coalesce(max(loaded_at), cast('-infinity' as "
+                    ~ dbt.type_timestamp() ~ ")) as tested_through from " ~ relation
                 ) -%}
             {%- endif -%}
         {%- endfor -%}

@@ -410,13 +410,14 @@ EVENTS = "staging.stg_product__events"
 
 
 def _tested_through(warehouse: Path):
+    """The product events' tested-through record: None when absent, 'every row' at -infinity."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         if not con.execute(
             "select count(*) from information_schema.tables where table_schema = 'staging' "
             "and table_name = 'stg_product__events__tested_through'"
         ).fetchone()[0]:
             return None
-        return con.execute(f"select tested_through from {EVENTS}__tested_through").fetchone()[0]
+        return _tested_through_in(con)
 
 
 def _test_events(warehouse: Path) -> str:
@@ -431,7 +432,7 @@ def _test_events(warehouse: Path) -> str:
 
 def test_data_tests_check_the_rows_not_yet_tested_until_they_pass(warehouse_copy):
     tested = warehouse_copy("tested")
-    assert _tested_through(tested) is None  # built without its tests: nothing tested yet
+    assert _tested_through(tested) == "every row"  # built without its tests: none tested yet
     assert "ERROR=0" in _test_events(tested)
     with duckdb.connect(str(tested)) as con:
         [(latest,)] = con.execute(f"select max(loaded_at) from {EVENTS}").fetchall()
@@ -461,15 +462,29 @@ def test_data_tests_check_the_rows_not_yet_tested_until_they_pass(warehouse_copy
 
 
 def _tested_through_in(con: duckdb.DuckDBPyConnection):
-    return con.execute(f"select tested_through from {EVENTS}__tested_through").fetchone()[0]
+    [(untested, through)] = con.execute(
+        f"select isinf(tested_through), case when not isinf(tested_through) then tested_through "
+        f"end from {EVENTS}__tested_through"
+    ).fetchall()
+    return "every row" if untested else through
 
 
 def test_a_full_refresh_tests_every_row_again(warehouse_copy):
     refreshed = warehouse_copy("refreshed")
     _test_events(refreshed)
-    assert _tested_through(refreshed) is not None
+    assert _tested_through(refreshed) not in (None, "every row")
     run_dbt(["run", "--full-refresh", "--select", "stg_product__events", *PERIOD_1_VARS], refreshed)
-    assert _tested_through(refreshed) is None
+    assert _tested_through(refreshed) == "every row"
+    # a full build with its tests in one invocation: they test every row, pass, and record it
+    output = run_dbt(
+        ["build", "--full-refresh", "--select", "stg_product__events", *DATA_TESTS_ONLY,
+         *PERIOD_1_VARS],
+        refreshed,
+    ).stdout  # fmt: skip
+    assert "ERROR=0" in output and "PASS=" in output
+    with duckdb.connect(str(refreshed), read_only=True) as con:
+        [(latest,)] = con.execute(f"select max(loaded_at) from {EVENTS}").fetchall()
+        assert _tested_through_in(con) == latest
 
 
 @pytest.fixture
