@@ -36,21 +36,6 @@ events as (
 
 ),
 
-daily as (
-
-    select
-        customer_key,
-        event_date,
-        count(*) as events,
-        count(distinct user_id) as active_users,
-        count(distinct canonical_event) as distinct_canonical_events,
-        min(occurred_at) as first_event_at,
-        max(occurred_at) as last_event_at
-    from events
-    group by customer_key, event_date
-
-),
-
 {%- if incremental %}
 
 current_state as (
@@ -119,24 +104,34 @@ affected as (
     where changed.built_value is not null
 
 ),
+{%- endif %}
 
-recomputed as (
+-- the events of the customer-days to (re)compute: all of them on a full build
+scoped_events as (
 
-    select
-        events.customer_key,
-        events.event_date,
-        count(*) as events,
-        count(distinct events.user_id) as active_users,
-        count(distinct events.canonical_event) as distinct_canonical_events,
-        min(events.occurred_at) as first_event_at,
-        max(events.occurred_at) as last_event_at
+    select events.*
     from events
-    inner join affected
-        on events.customer_key = affected.customer_key and events.event_date = affected.event_date
-    group by events.customer_key, events.event_date
+    {%- if incremental %}
+        inner join affected
+            on events.customer_key = affected.customer_key and events.event_date = affected.event_date
+    {%- endif %}
 
 ),
-{%- endif %}
+
+daily as (
+
+    select
+        customer_key,
+        event_date,
+        count(*) as events,
+        count(distinct user_id) as active_users,
+        count(distinct canonical_event) as distinct_canonical_events,
+        min(occurred_at) as first_event_at,
+        max(occurred_at) as last_event_at
+    from scoped_events
+    group by customer_key, event_date
+
+),
 
 final as (
 
@@ -144,14 +139,14 @@ final as (
         select
             affected.customer_key,
             affected.event_date,
-            coalesce(recomputed.events, 0) as events,
-            coalesce(recomputed.active_users, 0) as active_users,
-            coalesce(recomputed.distinct_canonical_events, 0) as distinct_canonical_events,
-            recomputed.first_event_at,
-            recomputed.last_event_at
+            coalesce(daily.events, 0) as events,
+            coalesce(daily.active_users, 0) as active_users,
+            coalesce(daily.distinct_canonical_events, 0) as distinct_canonical_events,
+            daily.first_event_at,
+            daily.last_event_at
         from affected
-        left join recomputed
-            on affected.customer_key = recomputed.customer_key and affected.event_date = recomputed.event_date
+        left join daily
+            on affected.customer_key = daily.customer_key and affected.event_date = daily.event_date
     {%- else %}
         select * from daily
     {%- endif %}
