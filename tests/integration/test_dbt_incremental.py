@@ -249,6 +249,17 @@ def _differences(incremental: Path, full: Path, relation: str) -> tuple[int, int
     return rows, *counts
 
 
+def _customer_day_events(warehouse: Path, customer: str, day: str) -> list[int]:
+    """The rollup's events for one customer-day: [] when it has no row."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select events from marts.fct_product_usage_daily "
+            "where customer_key = ? and event_date = ?",
+            [customer, day],
+        ).fetchall()
+    return [events for (events,) in rows]
+
+
 @pytest.fixture(scope="module")
 def warehouses(tmp_path_factory) -> tuple[Path, Path, dict[str, str]]:
     root = tmp_path_factory.mktemp("incremental")
@@ -288,12 +299,8 @@ def warehouses(tmp_path_factory) -> tuple[Path, Path, dict[str, str]]:
     redelivered |= {"left_day": left_day, "unresolved_product_user": unresolved}
     redelivered |= {"late_customer": late_customer, "late_day": late_day}
     redelivered["late_events"] = late_events
-    with duckdb.connect(str(incremental), read_only=True) as con:
-        assert con.execute(
-            "select events from marts.fct_product_usage_daily "
-            "where customer_key = ? and event_date = ?",
-            [left_customer, left_day],
-        ).fetchall()  # before the move the moved user's day is there
+    # before the move the moved user's day is there
+    assert _customer_day_events(incremental, left_customer, left_day)
     with connect(incremental) as con:
         results = load_landing(landing, con)
     assert {r.status for r in results if "redelivered" in r.file} == {"loaded"}
@@ -355,24 +362,14 @@ def test_redeliveries_keep_each_sources_rule(warehouses):
 def test_a_customer_day_left_without_events_is_deleted(warehouses):
     incremental, full, moved = warehouses
     for warehouse in (incremental, full):
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            [(rows,)] = con.execute(
-                "select count(*) from marts.fct_product_usage_daily "
-                "where customer_key = ? and event_date = ?",
-                [moved["left_customer"], moved["left_day"]],
-            ).fetchall()
-        assert rows == 0, warehouse.name
+        events = _customer_day_events(warehouse, moved["left_customer"], moved["left_day"])
+        assert events == [], warehouse.name
 
 
 def test_late_events_for_a_built_day_are_counted(warehouses):
     incremental, _, ids = warehouses
-    with duckdb.connect(str(incremental), read_only=True) as con:
-        [(events,)] = con.execute(
-            "select events from marts.fct_product_usage_daily "
-            "where customer_key = ? and event_date = ?",
-            [ids["late_customer"], ids["late_day"]],
-        ).fetchall()
-    assert events == ids["late_events"]
+    events = _customer_day_events(incremental, ids["late_customer"], ids["late_day"])
+    assert events == [ids["late_events"]]
 
 
 def test_taxonomy_changes_reach_the_days_built_before_them(warehouses):

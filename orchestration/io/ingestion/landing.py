@@ -239,14 +239,12 @@ def stored_digests(con: duckdb.DuckDBPyConnection) -> Digests:
     return {path: tuple(rest) for path, *rest in rows}
 
 
-def store_digests(
-    con: duckdb.DuckDBPyConnection, digests: Digests, stored: Digests | None = None
-) -> None:
-    """Keep a scan's hashes for the next run, replacing the last run's (`stored`, read again when
-    not given); nothing is written when they are the same: a run with nothing new writes nothing."""
-    if table_exists(con, *LANDING_DIGESTS):
-        if (stored_digests(con) if stored is None else stored) == digests:
-            return
+def store_digests(con: duckdb.DuckDBPyConnection, digests: Digests, stored: Digests) -> None:
+    """Keep a scan's hashes for the next run in place of the last run's (`stored`, as
+    stored_digests read them); nothing is written when they are the same: a run with nothing new
+    writes nothing."""
+    if stored == digests and table_exists(con, *LANDING_DIGESTS):
+        return
     paths = sorted(digests)
     columns = list(zip(*(digests[p] for p in paths), strict=True)) if paths else [[]] * 5
     # one statement from column lists: a row at a time costs milliseconds each
