@@ -56,14 +56,16 @@ having count(*) > 1
     append-only incremental models, macros/incremental.sql), only the keys of the rows not yet
     tested are checked, each against the whole table. -#}
 {% test unique_not_null(model, column_name, only_keys_not_yet_tested=false) %}
+{#- every row is untested (no record yet: a first build): the whole table, without the filter -#}
+{%- set untested = rows_not_yet_tested(model) | trim if only_keys_not_yet_tested else 'true' %}
 select {{ column_name }}, count(*) as n_rows
 from {{ model }}
-{%- if only_keys_not_yet_tested %}
+{%- if untested != 'true' %}
 where {{ column_name }} in (
     select {{ column_name }} from {{ model }}
-    where {{ rows_not_yet_tested(model) }}
+    where {{ untested }}
 )
-    or ({{ column_name }} is null and {{ rows_not_yet_tested(model) }})
+    or ({{ column_name }} is null and {{ untested }})
 {%- endif %}
 group by {{ column_name }}
 having {{ column_name }} is null or count(*) > 1
